@@ -1,0 +1,1 @@
+"""Demo application exposing /seqpulse-metrics from its own traffic."""

@@ -1,0 +1,1 @@
+"""Shared library of the SeqPulse services: config, bus, database, telemetry, runtime."""

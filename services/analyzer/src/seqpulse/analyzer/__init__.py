@@ -1,0 +1,1 @@
+"""SeqPulse analyzer service."""

@@ -1,0 +1,1 @@
+"""SeqPulse gateway service."""
