@@ -1,0 +1,53 @@
+"""The app-side metrics contract: `{"metrics": {five numbers}}`, validated with a reason per field."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+METRIC_NAMES = ("requests_per_sec", "latency_p95", "error_rate", "cpu_usage", "memory_usage")
+_FRACTIONS = frozenset({"error_rate", "cpu_usage", "memory_usage"})
+
+
+class InvalidMetrics(ValueError):
+    """The app answered, but not with five valid metrics; `field` names the first offending one."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class AppMetrics:
+    requests_per_sec: float
+    latency_p95: float
+    error_rate: float
+    cpu_usage: float
+    memory_usage: float
+
+
+def parse_app_metrics(body: Any) -> AppMetrics:
+    """Validate an endpoint's JSON body; units: rps ≥ 0, latency ms ≥ 0, the rest fractions 0..1."""
+    if not isinstance(body, dict):
+        raise InvalidMetrics("body", "must be a JSON object")
+    metrics = body.get("metrics", {})
+    if not isinstance(metrics, dict):
+        raise InvalidMetrics("metrics", "must be an object")
+    values: dict[str, float] = {}
+    for name in METRIC_NAMES:
+        if name not in metrics:
+            raise InvalidMetrics(f"metrics.{name}", "is missing")
+        raw = metrics[name]
+        if isinstance(raw, bool) or not isinstance(raw, int | float):
+            raise InvalidMetrics(f"metrics.{name}", f"must be a number, got {type(raw).__name__}")
+        value = float(raw)
+        if not math.isfinite(value):
+            raise InvalidMetrics(f"metrics.{name}", "must be finite")
+        if value < 0:
+            raise InvalidMetrics(f"metrics.{name}", "must not be negative")
+        if name in _FRACTIONS and value > 1:
+            raise InvalidMetrics(f"metrics.{name}", "must be a fraction between 0 and 1")
+        values[name] = value
+    return AppMetrics(**values)

@@ -1,0 +1,102 @@
+"""Connection to NATS JetStream: apply declarations, publish with `Nats-Msg-Id` and trace context."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import nats
+from nats.aio.client import Client as NATS
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
+from nats.js.errors import NotFoundError
+from opentelemetry import trace
+
+from seqpulse.common.bus.streams import CONSUMERS, STREAMS, ConsumerSpec, StreamSpec
+from seqpulse.common.logging import get_logger
+from seqpulse.common.messages.base import Message
+from seqpulse.common.telemetry.tracing import current_trace_headers, tracer
+
+log = get_logger(__name__)
+_tracer = tracer("seqpulse.common.bus")
+
+
+class Bus:
+    """One NATS connection and its JetStream context, scoped to a subject prefix."""
+
+    def __init__(self, nc: NATS, prefix: str) -> None:
+        self.nc = nc
+        self.js: JetStreamContext = nc.jetstream()
+        self.prefix = prefix
+
+    @classmethod
+    async def connect(cls, url: str, prefix: str, *, name: str) -> Bus:
+        """Connect with unbounded reconnects: a NATS restart must not take a service down."""
+        nc = await nats.connect(
+            url,
+            name=name,
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=0.5,
+            connect_timeout=5,
+        )
+        return cls(nc, prefix)
+
+    def subject(self, relative: str) -> str:
+        return f"{self.prefix}.{relative}"
+
+    async def publish(self, message: Message, *, headers: Mapping[str, str] | None = None) -> None:
+        """Publish a message; its `message_id` is the `Nats-Msg-Id`, so a repeat is dropped by the server."""
+        await self.publish_raw(
+            message.subject(self.prefix), message.to_bytes(), msg_id=message.message_id, headers=headers
+        )
+
+    async def publish_raw(
+        self, subject: str, data: bytes, *, msg_id: str, headers: Mapping[str, str] | None = None
+    ) -> None:
+        with _tracer.start_as_current_span(
+            f"publish {subject}",
+            kind=trace.SpanKind.PRODUCER,
+            attributes={"messaging.system": "nats", "messaging.destination.name": subject,
+                        "messaging.message.id": msg_id},
+        ):
+            all_headers = {**(headers or {}), **current_trace_headers(), "Nats-Msg-Id": msg_id}
+            await self.js.publish(subject, data, headers=all_headers)
+
+    async def apply(self, *, replicas: int = 1) -> list[str]:
+        """Create or update every declared stream and consumer; returns what was applied."""
+        applied = [await self._apply_stream(spec, replicas) for spec in STREAMS]
+        applied += [await self._apply_consumer(spec, replicas) for spec in CONSUMERS]
+        return applied
+
+    async def _apply_stream(self, spec: StreamSpec, replicas: int) -> str:
+        config = StreamConfig(
+            name=spec.name(self.prefix),
+            subjects=[self.subject(s) for s in spec.subjects],
+            max_age=spec.max_age_seconds,
+            duplicate_window=spec.duplicate_window_seconds,
+            storage=StorageType.FILE,
+            num_replicas=replicas,
+        )
+        try:
+            await self.js.stream_info(config.name or "")
+            await self.js.update_stream(config)
+        except NotFoundError:
+            await self.js.add_stream(config)
+        return f"stream {config.name}"
+
+    async def _apply_consumer(self, spec: ConsumerSpec, replicas: int) -> str:
+        config = ConsumerConfig(
+            durable_name=spec.durable,
+            filter_subject=self.subject(spec.filter_subject),
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=spec.ack_wait_seconds,
+            max_deliver=spec.max_deliver,
+            max_ack_pending=spec.max_ack_pending,
+            num_replicas=replicas,
+        )
+        await self.js.add_consumer(spec.stream_spec().name(self.prefix), config)
+        return f"consumer {spec.durable}"
+
+    async def close(self) -> None:
+        if not self.nc.is_closed:
+            await self.nc.drain()

@@ -1,0 +1,49 @@
+"""Base of every bus message: an id for deduplication, a time, and a versioned subject."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import ClassVar, Self
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Message(BaseModel):
+    """A fact one service tells the others. Subclasses set AREA, VERSION and EVENT."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    AREA: ClassVar[str]
+    VERSION: ClassVar[int] = 1
+    EVENT: ClassVar[str]
+
+    # Doubles as the JetStream `Nats-Msg-Id`: a publish repeated after a crash is dropped by the server.
+    message_id: str = Field(default_factory=lambda: str(uuid.uuid4()))
+    occurred_at: datetime = Field(default_factory=_now)
+
+    @classmethod
+    def subject(cls, prefix: str) -> str:
+        """The subject this message is published on, e.g. `seqpulse.deployments.v1.finished`."""
+        return subject_for(prefix, cls.AREA, cls.VERSION, cls.EVENT)
+
+    @classmethod
+    def type_name(cls) -> str:
+        return f"seqpulse.{cls.AREA}.v{cls.VERSION}.{cls.EVENT}"
+
+    def to_bytes(self) -> bytes:
+        return orjson.dumps(self.model_dump(mode="json"))
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Self:
+        return cls.model_validate_json(data)
+
+
+def subject_for(prefix: str, area: str, version: int, event: str) -> str:
+    """`<prefix>.<area>.v<major>.<event>`."""
+    return f"{prefix}.{area}.v{version}.{event}"

@@ -1,0 +1,1 @@
+"""Tracing (W3C traceparent across NATS) and Prometheus helpers."""
