@@ -22,7 +22,7 @@ class CommonSettings(BaseSettings):
     )
     # Root of every subject and stream name; tests give each test its own so they can share one server.
     bus_prefix: str = "seqpulse"
-    sequence_seconds: float = Field(default=60.0, gt=0, le=3600)
+    sequence_seconds: int = Field(default=60, ge=1, le=3600)
     # Encrypts project HMAC secrets at rest; 32+ characters. `make run` generates one into .run/.
     secret_key: str = Field(default="dev-only-secret-key-change-me-please-0123456789", min_length=32)
     log_level: str = "INFO"

@@ -165,6 +165,11 @@ class HmacVerifier:
         """Accepted clock lead of a timestamp, in seconds."""
         return int(self._max_future.total_seconds())
 
+    @property
+    def remembered_nonces(self) -> int:
+        """How many nonces the replay cache holds right now (expired ones are pruned on each verify)."""
+        return len(self._nonce_expiry)
+
     def verify(self, headers: Mapping[str, str], *, method: str, path: str) -> None:
         """Accept the request or raise :class:`HmacRejected`.
 

@@ -8,7 +8,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, TypeVar
 
 import nats.errors
 from nats.aio.msg import Msg
@@ -38,6 +38,7 @@ class Delivery:
 
 
 Handler = Callable[[M, Delivery], Awaitable[None]]
+Route = tuple[type[Message], Callable[[Any, Delivery], Awaitable[None]]]
 
 
 def retry_delay(attempt: int, base: float = 1.0, cap: float = 60.0) -> float:
@@ -45,23 +46,26 @@ def retry_delay(attempt: int, base: float = 1.0, cap: float = 60.0) -> float:
     return random.uniform(base / 2, min(cap, base * 2 ** (attempt - 1)))
 
 
-class Consumer(Generic[M]):
+def route(model: type[M], handler: Handler[M]) -> Route:
+    """Pair a message model with its handler; the subject picks the pair."""
+    return (model, handler)
+
+
+class Consumer:
     """Pulls from a durable consumer and maps each handler outcome to ack / nak / term + dead letter."""
 
     def __init__(
         self,
         bus: Bus,
         spec: ConsumerSpec,
-        model: type[M],
-        handler: Handler[M],
+        routes: list[Route],
         *,
         batch: int = 16,
         retry_base_seconds: float = 1.0,
     ) -> None:
         self.bus = bus
         self.spec = spec
-        self.model = model
-        self.handler = handler
+        self.routes = {model.subject(bus.prefix): (model, handler) for model, handler in routes}
         self.batch = batch
         self.retry_base_seconds = retry_base_seconds
         self._stopping = asyncio.Event()
@@ -107,11 +111,14 @@ class Consumer(Generic[M]):
         ) as span:
             keepalive = asyncio.create_task(self._keep_in_progress(msg))
             try:
+                if msg.subject not in self.routes:
+                    raise PermanentError(f"no handler for subject {msg.subject}")
+                model, handler = self.routes[msg.subject]
                 try:
-                    message = self.model.from_bytes(msg.data)
+                    message = model.from_bytes(msg.data)
                 except ValidationError as exc:
-                    raise PermanentError(f"undecodable {self.model.type_name()}: {exc}") from exc
-                await self.handler(message, Delivery(msg.subject, attempt, headers))
+                    raise PermanentError(f"undecodable {model.type_name()}: {exc}") from exc
+                await handler(message, Delivery(msg.subject, attempt, headers))
             except PermanentError as exc:
                 span.record_exception(exc)
                 await self._dead_letter(msg, exc, attempt)

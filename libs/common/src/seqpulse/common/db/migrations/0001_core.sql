@@ -153,6 +153,13 @@ CREATE INDEX collection_jobs_due_idx ON collection_jobs (scheduled_at) WHERE sta
 CREATE INDEX collection_jobs_lease_idx ON collection_jobs (lease_expires_at) WHERE status = 'running';
 CREATE INDEX collection_jobs_failed_idx ON collection_jobs (finished_at) WHERE status = 'failed';
 
+-- writer: collector. Liveness of each collector replica's scheduler loop, for /health/scheduler.
+CREATE TABLE collector_heartbeats (
+    instance_id     text PRIMARY KEY,
+    beat_at         timestamptz NOT NULL DEFAULT now(),
+    started_at      timestamptz NOT NULL DEFAULT now()
+);
+
 -- writer: collector
 CREATE TABLE metric_samples (
     id                  bigserial PRIMARY KEY,
