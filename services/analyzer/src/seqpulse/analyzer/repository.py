@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
@@ -15,7 +15,8 @@ from seqpulse.common.messages import VerdictCreated
 
 Q = Queries(Path(__file__).with_name("queries.sql"))
 OUTBOX = "analyzer_outbox"
-Conn = asyncpg.Connection[Any]
+if TYPE_CHECKING:  # asyncpg's generics exist only for the type checker
+    Conn = asyncpg.Connection[Any]
 
 
 class AnalyzerRepository:

@@ -62,7 +62,7 @@ RETURNING id
 -- Only the worker holding the lease may finish a job: a job reclaimed after a lease expiry is not
 -- finished twice.
 UPDATE collection_jobs
-SET status = $3, last_error = $4, finished_at = clock_timestamp(), lease_expires_at = NULL
+SET status = $3, last_error = COALESCE($4, last_error), finished_at = clock_timestamp(), lease_expires_at = NULL
 WHERE id = $1 AND status = 'running' AND attempts = $2
 RETURNING id
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
@@ -18,8 +18,9 @@ from seqpulse.collector.schedule import PlannedJob
 Q = Queries(Path(__file__).with_name("queries.sql"))
 OUTBOX = "collector_outbox"
 JOBS_CHANNEL = "seqpulse_collection_jobs"
-Pool = asyncpg.Pool[Any]
-Conn = asyncpg.Connection[Any]
+if TYPE_CHECKING:  # asyncpg's generics exist only for the type checker
+    Pool = asyncpg.Pool[Any]
+    Conn = asyncpg.Connection[Any]
 
 
 class CollectorRepository:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import nats.errors
+import nats.js.errors
 from nats.aio.msg import Msg
 from opentelemetry import trace
 from pydantic import ValidationError
@@ -82,10 +83,12 @@ class Consumer:
             while not self._stopping.is_set():
                 try:
                     msgs = await sub.fetch(self.batch, timeout=0.5)
-                except nats.errors.TimeoutError:
+                except (nats.errors.TimeoutError, TimeoutError):
                     continue
-                except (nats.errors.ConnectionClosedError, nats.errors.ConnectionReconnectingError):
-                    await asyncio.sleep(0.2)
+                except (nats.errors.Error, nats.js.errors.Error) as exc:
+                    # NATS restarting, or the consumer not declared yet: keep trying, never die.
+                    log.warning("consumer_fetch_failed", consumer=self.spec.durable, error=_describe(exc))
+                    await asyncio.sleep(1.0)
                     continue
                 for msg in msgs:
                     # Once stopping, leave the rest unacked: they are redelivered to another replica.
