@@ -1,0 +1,43 @@
+# SeqPulse: `make run` (everything up, with a demo) and `make test` (the whole suite, real NATS + Postgres).
+SHELL := /bin/bash
+export UV_PYTHON_DOWNLOADS := never
+export UV_LINK_MODE := copy
+UV_VERSION := 0.13.9
+BOOT := .run/bootstrap
+PY := .venv/bin/python
+
+.PHONY: venv run test check lint typecheck format bench clean
+
+# uv from the machine if it has one, else a pinned copy bootstrapped from PyPI into .run/.
+.venv/.synced: uv.lock pyproject.toml libs/common/pyproject.toml services/*/pyproject.toml examples/demo-app/pyproject.toml
+	@command -v uv >/dev/null || [ -x $(BOOT)/bin/uv ] || \
+		(python3 -m venv $(BOOT) && $(BOOT)/bin/pip install --quiet "uv==$(UV_VERSION)")
+	$$(command -v uv || echo $(BOOT)/bin/uv) sync --all-packages --frozen
+	touch $@
+
+venv: .venv/.synced
+
+run: venv
+	$(PY) -m scripts.devstack
+
+test: venv
+	$(PY) -m pytest
+
+lint: venv
+	.venv/bin/ruff format --check .
+	.venv/bin/ruff check .
+
+typecheck: venv
+	.venv/bin/mypy libs/common/src services/*/src examples/demo-app/src
+
+check: lint typecheck test
+
+format: venv
+	.venv/bin/ruff format .
+	.venv/bin/ruff check --fix .
+
+bench: venv
+	$(PY) -m bench.run_all
+
+clean:
+	rm -rf .run .venv
