@@ -19,17 +19,31 @@ RUN = Path(__file__).resolve().parent.parent / ".run"
 BIN = Path(sys.executable).parent
 EMAIL = "admin@seqpulse.local"
 APPS = (
-    {"name": "checkout-api", "url": "http://127.0.0.1:8090/seqpulse-metrics", "admin": "http://127.0.0.1:8090",
-     "regression": None, "hmac": True},
-    {"name": "payments-api", "url": "http://127.0.0.1:8091/seqpulse-metrics", "admin": "http://127.0.0.1:8091",
-     "regression": {"kind": "errors", "magnitude": 0.25}, "hmac": False},
+    {
+        "name": "checkout-api",
+        "url": "http://127.0.0.1:8090/seqpulse-metrics",
+        "admin": "http://127.0.0.1:8090",
+        "regression": None,
+        "hmac": True,
+    },
+    {
+        "name": "payments-api",
+        "url": "http://127.0.0.1:8091/seqpulse-metrics",
+        "admin": "http://127.0.0.1:8091",
+        "regression": {"kind": "errors", "magnitude": 0.25},
+        "hmac": False,
+    },
 )
 
 
 def admin_cli(database_url: str, *args: str) -> dict[str, Any]:
     done = subprocess.run(  # noqa: S603  # our own console script
-        [str(BIN / "seqpulse-admin"), *args, "--json"], env={**os.environ, "DATABASE_URL": database_url},
-        capture_output=True, text=True, check=False)
+        [str(BIN / "seqpulse-admin"), *args, "--json"],
+        env={**os.environ, "DATABASE_URL": database_url},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode != 0:
         raise RuntimeError(f"seqpulse-admin {args[0]} failed: {done.stderr.strip() or done.stdout.strip()}")
     result: dict[str, Any] = json.loads(done.stdout)
@@ -44,8 +58,9 @@ async def call(http: aiohttp.ClientSession, method: str, url: str, **kwargs: Any
         return body if isinstance(body, dict) else {"items": body}
 
 
-async def run_demo(base: str, database_url: str, check_alive: Callable[[], None],
-                   log: Callable[[str], None]) -> dict[str, Any]:
+async def run_demo(
+    base: str, database_url: str, check_alive: Callable[[], None], log: Callable[[str], None]
+) -> dict[str, Any]:
     previous = json.loads((RUN / "demo.json").read_text()) if (RUN / "demo.json").exists() else None
     async with aiohttp.ClientSession() as http:
         if previous and await _token_works(http, base, previous["token"]):
@@ -53,30 +68,74 @@ async def run_demo(base: str, database_url: str, check_alive: Callable[[], None]
             log(f"reusing demo account {EMAIL}")
         else:
             password = secrets.token_urlsafe(12)
-            admin_cli(database_url, "create-user", "--email", EMAIL, "--name", "Demo Admin", "--password", password,
-                      "--admin", "--if-missing")
+            admin_cli(
+                database_url,
+                "create-user",
+                "--email",
+                EMAIL,
+                "--name",
+                "Demo Admin",
+                "--password",
+                password,
+                "--admin",
+                "--if-missing",
+            )
             admin_cli(database_url, "set-password", "--email", EMAIL, "--password", password)
-            token = admin_cli(database_url, "create-token", "--email", EMAIL, "--name", "make-run",
-                              "--scope", "read", "--scope", "write", "--scope", "admin")["token"]
+            token = admin_cli(
+                database_url,
+                "create-token",
+                "--email",
+                EMAIL,
+                "--name",
+                "make-run",
+                "--scope",
+                "read",
+                "--scope",
+                "write",
+                "--scope",
+                "admin",
+            )["token"]
             log(f"demo account {EMAIL} ready")
         auth = {"Authorization": f"Bearer {token}"}
         projects = []
         for app in APPS:
-            project = await call(http, "POST", f"{base}/projects", headers=auth, json={
-                "name": f"{app['name']} {time.strftime('%H:%M:%S')}", "plan": "pro", "envs": ["prod", "staging"],
-                "metrics_endpoint": app["url"], "window_sequences": 5})
+            project = await call(
+                http,
+                "POST",
+                f"{base}/projects",
+                headers=auth,
+                json={
+                    "name": f"{app['name']} {time.strftime('%H:%M:%S')}",
+                    "plan": "pro",
+                    "envs": ["prod", "staging"],
+                    "metrics_endpoint": app["url"],
+                    "window_sequences": 5,
+                },
+            )
             if app["hmac"]:
-                secret = (await call(http, "POST", f"{base}/projects/{project['id']}/hmac/enable", headers=auth))
+                secret = await call(
+                    http, "POST", f"{base}/projects/{project['id']}/hmac/enable", headers=auth
+                )
                 await call(http, "PUT", f"{app['admin']}/admin/hmac", json={"secret": secret["hmac_secret"]})
             await call(http, "POST", f"{base}/projects/{project['id']}/endpoint/test", headers=auth)
-            projects.append({"id": project["id"], "name": project["name"], "api_key": project["api_key"],
-                             "app": app})
-            log(f"project {project['name']}: endpoint {app['url']} verified"
-                + (" with HMAC v2 signing" if app["hmac"] else ""))
-        deployments = await asyncio.gather(*(_deploy(http, base, auth, p, check_alive, log) for p in projects))
-    return {"base_url": base, "email": EMAIL, "password": password, "token": token,
-            "projects": [{k: v for k, v in p.items() if k != "app"} for p in projects],
-            "deployments": list(deployments)}
+            projects.append(
+                {"id": project["id"], "name": project["name"], "api_key": project["api_key"], "app": app}
+            )
+            log(
+                f"project {project['name']}: endpoint {app['url']} verified"
+                + (" with HMAC v2 signing" if app["hmac"] else "")
+            )
+        deployments = await asyncio.gather(
+            *(_deploy(http, base, auth, p, check_alive, log) for p in projects)
+        )
+    return {
+        "base_url": base,
+        "email": EMAIL,
+        "password": password,
+        "token": token,
+        "projects": [{k: v for k, v in p.items() if k != "app"} for p in projects],
+        "deployments": list(deployments),
+    }
 
 
 async def _token_works(http: aiohttp.ClientSession, base: str, token: str) -> bool:
@@ -84,31 +143,69 @@ async def _token_works(http: aiohttp.ClientSession, base: str, token: str) -> bo
         return response.status == 200
 
 
-async def _deploy(http: aiohttp.ClientSession, base: str, auth: dict[str, str], project: dict[str, Any],
-                  check_alive: Callable[[], None], log: Callable[[str], None]) -> dict[str, Any]:
+async def _deploy(
+    http: aiohttp.ClientSession,
+    base: str,
+    auth: dict[str, str],
+    project: dict[str, Any],
+    check_alive: Callable[[], None],
+    log: Callable[[str], None],
+) -> dict[str, Any]:
     app = project["app"]
     key = {"X-API-Key": project["api_key"]}
     await call(http, "DELETE", f"{app['admin']}/admin/regression")
-    trigger = await call(http, "POST", f"{base}/deployments/trigger", headers=key,
-                         json={"env": "prod", "branch": "main", "idempotency_key": f"demo-{secrets.token_hex(4)}"})
+    trigger = await call(
+        http,
+        "POST",
+        f"{base}/deployments/trigger",
+        headers=key,
+        json={"env": "prod", "branch": "main", "idempotency_key": f"demo-{secrets.token_hex(4)}"},
+    )
     deployment_id = trigger["deployment_id"]
-    await _wait(http, f"{base}/deployments/{deployment_id}", auth, lambda d: d["window"]["collected_pre"] >= 1,
-                check_alive)
+    await _wait(
+        http,
+        f"{base}/deployments/{deployment_id}",
+        auth,
+        lambda d: d["window"]["collected_pre"] >= 1,
+        check_alive,
+    )
     if app["regression"]:
         await call(http, "PUT", f"{app['admin']}/admin/regression", json=app["regression"])
         log(f"{app['name']}: shipped a bad release ({app['regression']['kind']} regression injected)")
-    await call(http, "POST", f"{base}/deployments/finish", headers=key,
-               json={"deployment_id": deployment_id, "result": "success"})
+    await call(
+        http,
+        "POST",
+        f"{base}/deployments/finish",
+        headers=key,
+        json={"deployment_id": deployment_id, "result": "success"},
+    )
     log(f"{app['name']}: deployment {deployment_id} finished; observing 5 sequences")
-    detail = await _wait(http, f"{base}/deployments/{deployment_id}", auth,
-                         lambda d: d["verdict"] is not None, check_alive, timeout=300)
+    detail = await _wait(
+        http,
+        f"{base}/deployments/{deployment_id}",
+        auth,
+        lambda d: d["verdict"] is not None,
+        check_alive,
+        timeout=300,
+    )
     verdict = detail["verdict"]
     log(f"{app['name']}: verdict {verdict['verdict']} ({verdict['summary']})")
-    return {"label": app["name"], "id": deployment_id, "verdict": verdict["verdict"], "summary": verdict["summary"]}
+    return {
+        "label": app["name"],
+        "id": deployment_id,
+        "verdict": verdict["verdict"],
+        "summary": verdict["summary"],
+    }
 
 
-async def _wait(http: aiohttp.ClientSession, url: str, auth: dict[str, str], done: Callable[[dict[str, Any]], bool],
-                check_alive: Callable[[], None], timeout: float = 120) -> dict[str, Any]:
+async def _wait(
+    http: aiohttp.ClientSession,
+    url: str,
+    auth: dict[str, str],
+    done: Callable[[dict[str, Any]], bool],
+    check_alive: Callable[[], None],
+    timeout: float = 120,
+) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         check_alive()

@@ -16,7 +16,6 @@ from typing import Any
 
 import aiohttp
 import asyncpg
-
 from seqpulse.common.bus import Bus
 from seqpulse.common.db.migrate import migrate
 from seqpulse.common.devstack import NatsServer, PostgresServer
@@ -43,7 +42,9 @@ class Stack:
     def start_servers(self) -> tuple[str, str]:
         nats_url = os.environ.get("NATS_URL")
         if not nats_url:
-            nats = NatsServer(store_dir=RUN / "nats", port=self.args.nats_port, log_file=RUN / "logs/nats.log")
+            nats = NatsServer(
+                store_dir=RUN / "nats", port=self.args.nats_port, log_file=RUN / "logs/nats.log"
+            )
             self.servers.append(nats.start())
             nats_url = nats.url
             log(f"NATS JetStream on {nats_url} (data in .run/nats)")
@@ -63,7 +64,7 @@ class Stack:
         return proc
 
     def stop(self) -> None:
-        for name, proc in reversed(self.procs):
+        for _name, proc in reversed(self.procs):
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
         for name, proc in reversed(self.procs):
@@ -131,11 +132,14 @@ async def wait_http(url: str, proc_check: Any, timeout: float = 60) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--gateway-port", type=int, default=int(os.environ.get("SEQPULSE_GATEWAY_PORT", "8080")))
+    parser.add_argument(
+        "--gateway-port", type=int, default=int(os.environ.get("SEQPULSE_GATEWAY_PORT", "8080"))
+    )
     parser.add_argument("--nats-port", type=int, default=int(os.environ.get("SEQPULSE_NATS_PORT", "4222")))
     parser.add_argument("--pg-port", type=int, default=int(os.environ.get("SEQPULSE_PG_PORT", "5433")))
-    parser.add_argument("--sequence-seconds", type=int,
-                        default=int(os.environ.get("SEQPULSE_SEQUENCE_SECONDS", "5")))
+    parser.add_argument(
+        "--sequence-seconds", type=int, default=int(os.environ.get("SEQPULSE_SEQUENCE_SECONDS", "5"))
+    )
     parser.add_argument("--no-demo", action="store_true", help="start the stack without running the demo")
     parser.add_argument("--exit-after-demo", action="store_true", help="stop once the demo verdicts are in")
     args = parser.parse_args()
@@ -152,10 +156,15 @@ def main() -> None:
         nats_url, database_url = stack.start_servers()
         prefix = os.environ.get("SEQPULSE_BUS_PREFIX", "seqpulse")
         asyncio.run(prepare(database_url, nats_url, prefix))
-        env = {"DATABASE_URL": database_url, "NATS_URL": nats_url, "SEQPULSE_BUS_PREFIX": prefix,
-               "SEQPULSE_SECRET_KEY": secret_key(), "SEQPULSE_SEQUENCE_SECONDS": str(args.sequence_seconds),
-               "SEQPULSE_GATEWAY_PORT": str(args.gateway_port),
-               "SEQPULSE_PUBLIC_BASE_URL": f"http://127.0.0.1:{args.gateway_port}"}
+        env = {
+            "DATABASE_URL": database_url,
+            "NATS_URL": nats_url,
+            "SEQPULSE_BUS_PREFIX": prefix,
+            "SEQPULSE_SECRET_KEY": secret_key(),
+            "SEQPULSE_SEQUENCE_SECONDS": str(args.sequence_seconds),
+            "SEQPULSE_GATEWAY_PORT": str(args.gateway_port),
+            "SEQPULSE_PUBLIC_BASE_URL": f"http://127.0.0.1:{args.gateway_port}",
+        }
         gateway = stack.spawn("gateway", [str(BIN / "seqpulse-gateway")], env)
         stack.spawn("collector", [str(BIN / "seqpulse-collector")], {**env, "SEQPULSE_HEALTH_PORT": "8081"})
         stack.spawn("analyzer", [str(BIN / "seqpulse-analyzer")], {**env, "SEQPULSE_HEALTH_PORT": "8082"})

@@ -12,7 +12,6 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
 from seqpulse.common.devstack import NatsServer, PostgresServer
 from seqpulse.common.testing.infra import clone_database, create_template, drop_database, new_bus_prefix
 
@@ -54,7 +53,7 @@ def pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgInfo]:
     # The unprivileged postgres user (we may be root) must be able to reach the data directory.
     data_dir = Path(tmp_path_factory.mktemp("pg", numbered=True))
     for path in (data_dir, data_dir.parent, data_dir.parent.parent):
-        os.chmod(path, 0o755)
+        os.chmod(path, 0o755)  # noqa: S103  # the postgres user must traverse it; it holds no secret
     server = PostgresServer(data_dir=data_dir / "data", durable=False).start()
     yield PgInfo(server.dsn, server.dsn_for)
     server.stop()

@@ -13,7 +13,6 @@ import asyncpg
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-
 from seqpulse.common.bus import Bus
 from seqpulse.common.db.pool import create_pool
 from seqpulse.common.hmac_v2 import HmacRejected, HmacVerifier
@@ -22,7 +21,9 @@ from seqpulse.common.secretbox import SecretBox
 SECRET_KEY = "test-secret-key-0123456789abcdef-0123456789"
 
 
-async def eventually(check: Callable[[], Awaitable[Any]], *, timeout: float = 20.0, interval: float = 0.05) -> Any:
+async def eventually(
+    check: Callable[[], Awaitable[Any]], *, timeout: float = 20.0, interval: float = 0.05
+) -> Any:
     """Poll `check` until it returns something truthy, or fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     last: Any = None
@@ -52,17 +53,28 @@ async def bus(nats_url: str, bus_prefix: str) -> AsyncIterator[Bus]:
 @pytest.fixture
 def service_env(database_url: str, nats_url: str, bus_prefix: str) -> dict[str, Any]:
     """Settings every in-process service of a test shares."""
-    return {"database_url": database_url, "nats_url": nats_url, "bus_prefix": bus_prefix,
-            "secret_key": SECRET_KEY, "sequence_seconds": 1}
+    return {
+        "database_url": database_url,
+        "nats_url": nats_url,
+        "bus_prefix": bus_prefix,
+        "secret_key": SECRET_KEY,
+        "sequence_seconds": 1,
+    }
 
 
 @dataclass
 class FakeApp:
     """A customer app whose metrics answer is set by the test; counts probes; verifies HMAC if asked."""
 
-    metrics: dict[str, float] = field(default_factory=lambda: {
-        "requests_per_sec": 50.0, "latency_p95": 120.0, "error_rate": 0.001, "cpu_usage": 0.3,
-        "memory_usage": 0.4})
+    metrics: dict[str, float] = field(
+        default_factory=lambda: {
+            "requests_per_sec": 50.0,
+            "latency_p95": 120.0,
+            "error_rate": 0.001,
+            "cpu_usage": 0.3,
+            "memory_usage": 0.4,
+        }
+    )
     status: int = 200
     hmac_secret: str | None = None
     hits: int = 0
@@ -73,7 +85,9 @@ class FakeApp:
         self.hits += 1
         if self.hmac_secret is not None:
             try:
-                HmacVerifier(self.hmac_secret).verify(request.headers, method=request.method, path=request.path)
+                HmacVerifier(self.hmac_secret).verify(
+                    request.headers, method=request.method, path=request.path
+                )
             except HmacRejected as exc:
                 self.rejections.append(exc.reason)
                 return web.json_response({"error": exc.reason}, status=401)
@@ -101,22 +115,47 @@ SeedFn = Callable[..., Awaitable[dict[str, Any]]]
 def seed(pool: asyncpg.Pool[Any]) -> SeedFn:
     """Insert a user, a project and a deployment as the gateway would (for collector/analyzer tests)."""
 
-    async def _seed(endpoint: str, *, hmac_secret: str | None = None, window: int = 3, seq: float = 1.0,
-                    state: str = "finished") -> dict[str, Any]:
+    async def _seed(
+        endpoint: str,
+        *,
+        hmac_secret: str | None = None,
+        window: int = 3,
+        seq: float = 1.0,
+        state: str = "finished",
+    ) -> dict[str, Any]:
         async with pool.acquire() as conn, conn.transaction():
             user_id = await conn.fetchval(
-                "INSERT INTO users (email, name) VALUES ($1, 'Test') RETURNING id", f"{uuid.uuid4().hex}@x.test")
+                "INSERT INTO users (email, name) VALUES ($1, 'Test') RETURNING id",
+                f"{uuid.uuid4().hex}@x.test",
+            )
             project_id = uuid.uuid4()
             sealed = SecretBox(SECRET_KEY).seal(hmac_secret, context=str(project_id)) if hmac_secret else None
             await conn.execute(
                 "INSERT INTO projects (id, owner_id, name, plan, metrics_endpoint_active, endpoint_state,"
                 " hmac_enabled, hmac_secret_enc) VALUES ($1, $2, 'p', 'pro', $3, 'active', $4, $5)",
-                project_id, user_id, endpoint, hmac_secret is not None, sealed)
+                project_id,
+                user_id,
+                endpoint,
+                hmac_secret is not None,
+                sealed,
+            )
             deployment_id = await conn.fetchval(
                 "INSERT INTO deployments (project_id, deployment_number, env, state, metrics_endpoint, plan,"
-                " window_sequences, sequence_seconds, finished_at) VALUES ($1, 1, 'prod', $2, $3, 'pro', $4, $5,"
-                " now()) RETURNING id", project_id, state, endpoint, window, seq)
-        return {"user_id": user_id, "project_id": project_id, "deployment_id": deployment_id,
-                "window": window, "seq": seq}
+                " window_sequences, sequence_seconds, finished_at)"
+                " VALUES ($1, 1, 'prod', $2, $3, 'pro', $4, $5,"
+                " now()) RETURNING id",
+                project_id,
+                state,
+                endpoint,
+                window,
+                seq,
+            )
+        return {
+            "user_id": user_id,
+            "project_id": project_id,
+            "deployment_id": deployment_id,
+            "window": window,
+            "seq": seq,
+        }
 
     return _seed

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncpg
 import pytest
-
 from seqpulse.common.bus.client import Bus
 
 pytestmark = [pytest.mark.nats, pytest.mark.postgres]
@@ -13,7 +12,10 @@ pytestmark = [pytest.mark.nats, pytest.mark.postgres]
 async def test_each_test_database_is_migrated(database_url: str) -> None:
     conn = await asyncpg.connect(database_url)
     try:
-        tables = {r["tablename"] for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname='public'")}
+        tables = {
+            r["tablename"]
+            for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname='public'")
+        }
     finally:
         await conn.close()
     assert {"deployments", "collection_jobs", "verdicts", "schema_migrations"} <= tables

@@ -11,22 +11,33 @@ from typing import Any
 
 import asyncpg
 import pytest
-
 from seqpulse.common.bus import Bus
 from seqpulse.common.messages import DeploymentFinished, DeploymentTriggered, WindowClosed
+
 from tests.integration.conftest import FakeApp, SeedFn, eventually
 
 pytestmark = [pytest.mark.nats, pytest.mark.postgres]
 
 
 async def start_collector(service_env: dict[str, Any]) -> asyncio.subprocess.Process:
-    env = {**os.environ, "DATABASE_URL": service_env["database_url"], "NATS_URL": service_env["nats_url"],
-           "SEQPULSE_BUS_PREFIX": service_env["bus_prefix"], "SEQPULSE_SECRET_KEY": service_env["secret_key"],
-           "SEQPULSE_SEQUENCE_SECONDS": "1", "SEQPULSE_COLLECTOR_LEASE_SECONDS": "1.5",
-           "SEQPULSE_LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": service_env["database_url"],
+        "NATS_URL": service_env["nats_url"],
+        "SEQPULSE_BUS_PREFIX": service_env["bus_prefix"],
+        "SEQPULSE_SECRET_KEY": service_env["secret_key"],
+        "SEQPULSE_SEQUENCE_SECONDS": "1",
+        "SEQPULSE_COLLECTOR_LEASE_SECONDS": "1.5",
+        "SEQPULSE_LOG_LEVEL": "WARNING",
+    }
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "seqpulse.collector", env=env,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+        sys.executable,
+        "-m",
+        "seqpulse.collector",
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
 
 
 async def post_samples(pool: asyncpg.Pool[Any]) -> list[int]:
@@ -36,7 +47,11 @@ async def post_samples(pool: asyncpg.Pool[Any]) -> list[int]:
 
 
 async def test_collector_killed_mid_window_collects_every_sequence_once_after_restart(
-    service_env: dict[str, Any], bus: Bus, pool: asyncpg.Pool[Any], fake_app: FakeApp, seed: SeedFn,
+    service_env: dict[str, Any],
+    bus: Bus,
+    pool: asyncpg.Pool[Any],
+    fake_app: FakeApp,
+    seed: SeedFn,
 ) -> None:
     d = await seed(fake_app.url, window=6)
     closed: list[WindowClosed] = []
@@ -48,11 +63,26 @@ async def test_collector_killed_mid_window_collects_every_sequence_once_after_re
     first = await start_collector(service_env)
     try:
         now = datetime.now(UTC)
-        await bus.publish(DeploymentTriggered(deployment_id=d["deployment_id"], project_id=d["project_id"],
-                                              env="prod", plan="pro", triggered_at=now))
-        await bus.publish(DeploymentFinished(deployment_id=d["deployment_id"], project_id=d["project_id"],
-                                             env="prod", result="success", finished_at=now,
-                                             window_sequences=6, sequence_seconds=1))
+        await bus.publish(
+            DeploymentTriggered(
+                deployment_id=d["deployment_id"],
+                project_id=d["project_id"],
+                env="prod",
+                plan="pro",
+                triggered_at=now,
+            )
+        )
+        await bus.publish(
+            DeploymentFinished(
+                deployment_id=d["deployment_id"],
+                project_id=d["project_id"],
+                env="prod",
+                result="success",
+                finished_at=now,
+                window_sequences=6,
+                sequence_seconds=1,
+            )
+        )
         await eventually(lambda: _at_least(post_samples(pool), 2), timeout=30)
     finally:
         first.send_signal(signal.SIGKILL)

@@ -65,7 +65,16 @@ class NatsServer:
         log_path = self.log_file or Path(os.devnull)
         with open(log_path, "ab") as log:  # the child keeps its own descriptor
             self.proc = subprocess.Popen(  # noqa: S603  # our own pinned binary, fixed arguments
-                [nats_server_binary(), "-js", "-a", "127.0.0.1", "-p", str(self.port), "-sd", str(self.store_dir)],
+                [
+                    nats_server_binary(),
+                    "-js",
+                    "-a",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.port),
+                    "-sd",
+                    str(self.store_dir),
+                ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
@@ -110,40 +119,64 @@ class PostgresServer:
     def dsn_for(self, database: str) -> str:
         return f"postgresql://{self.user}@127.0.0.1:{self.port}/{database}"
 
-    def _run_as(self) -> dict[str, int]:
+    def _run_as(self) -> tuple[int | None, int | None]:
+        """Postgres refuses to run as root: when we are root, run it as an unprivileged user."""
         if os.geteuid() != 0:
-            return {}
+            return None, None
         entry = pwd.getpwnam(UNPRIVILEGED_USER)
-        return {"user": entry.pw_uid, "group": entry.pw_gid}
+        return entry.pw_uid, entry.pw_gid
 
     def _chown(self, path: Path) -> None:
-        ids = self._run_as()
-        if ids:
-            for root, dirs, files in os.walk(path):
-                for name in [root, *(os.path.join(root, d) for d in dirs), *(os.path.join(root, f) for f in files)]:
-                    os.chown(name, ids["user"], ids["group"])
+        uid, gid = self._run_as()
+        if uid is None or gid is None:
+            return
+        for root, dirs, files in os.walk(path):
+            for name in [
+                root,
+                *(os.path.join(root, d) for d in dirs),
+                *(os.path.join(root, f) for f in files),
+            ]:
+                os.chown(name, uid, gid)
 
     def start(self) -> PostgresServer:
         bin_dir = postgres_bin_dir()
-        ids = self._run_as()
+        uid, gid = self._run_as()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._chown(self.data_dir)
         if not (self.data_dir / "PG_VERSION").exists():
             done = subprocess.run(  # noqa: S603  # the machine's own initdb
-                [str(bin_dir / "initdb"), "-D", str(self.data_dir), "-U", self.user, "-A", "trust", "-E", "UTF8",
-                 "--no-locale"],
+                [
+                    str(bin_dir / "initdb"),
+                    "-D",
+                    str(self.data_dir),
+                    "-U",
+                    self.user,
+                    "-A",
+                    "trust",
+                    "-E",
+                    "UTF8",
+                    "--no-locale",
+                ],
                 check=False,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
-                **ids,  # type: ignore[arg-type]  # Popen accepts user/group ids
+                user=uid,
+                group=gid,
             )
             if done.returncode != 0:
                 raise RuntimeError(f"initdb failed: {done.stderr.decode(errors='replace').strip()}")
         self.port = self.port or free_port()
         options = [
-            "-c", "listen_addresses=127.0.0.1", "-c", f"port={self.port}",
-            "-c", f"unix_socket_directories={self.data_dir}", "-c", "max_connections=300",
-            "-c", "shared_buffers=128MB",
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            f"port={self.port}",
+            "-c",
+            f"unix_socket_directories={self.data_dir}",
+            "-c",
+            "max_connections=300",
+            "-c",
+            "shared_buffers=128MB",
         ]
         if not self.durable:
             # Test clusters are thrown away: trading durability for speed is the point.
@@ -153,7 +186,8 @@ class PostgresServer:
                 [str(bin_dir / "postgres"), "-D", str(self.data_dir), *options],
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                **ids,  # type: ignore[arg-type]  # Popen accepts user/group ids
+                user=uid,
+                group=gid,
             )
         _wait_for_port(self.port, self.proc, "postgres")
         self._wait_accepting()

@@ -58,5 +58,8 @@ def mask_endpoint(url: str | None) -> str | None:
     segments = [s for s in parts.path.split("/") if s]
     shown = "/".join(segments[:2])
     suffix = "/..." if len(segments) > 2 else ""
-    return f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}/{shown}{suffix}".rstrip("/") if shown else \
-        f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}"
+    return (
+        f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}/{shown}{suffix}".rstrip("/")
+        if shown
+        else f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}"
+    )

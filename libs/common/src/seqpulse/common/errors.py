@@ -22,7 +22,9 @@ class PermanentError(SeqPulseError):
 class ValidationFailed(SeqPulseError):
     """Bad input, with the field it concerns and the reason (rendered as problem+json by the gateway)."""
 
-    def __init__(self, field: str, reason: str, *, status: int = 400, code: str = "validation_failed") -> None:
+    def __init__(
+        self, field: str, reason: str, *, status: int = 400, code: str = "validation_failed"
+    ) -> None:
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason

@@ -11,7 +11,8 @@ ANALYSIS_SECONDS = Histogram(
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5),
 )
 VERDICTS = Counter(
-    "seqpulse_analysis_verdict_total", "Verdicts reached, by verdict and whether this run stored it.",
+    "seqpulse_analysis_verdict_total",
+    "Verdicts reached, by verdict and whether this run stored it.",
     ["verdict", "created"],
 )
 HINTS = Counter("seqpulse_analysis_hint_total", "Hints stored, by severity.", ["severity"])

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import asyncpg
-
 from seqpulse.analyzer.model import AnalysisResult, Sample
 from seqpulse.common.db.outbox import enqueue
+from seqpulse.common.db.pool import Conn
 from seqpulse.common.db.queries import Queries
 from seqpulse.common.messages import VerdictCreated
 
 Q = Queries(Path(__file__).with_name("queries.sql"))
 OUTBOX = "analyzer_outbox"
-if TYPE_CHECKING:  # asyncpg's generics exist only for the type checker
-    Conn = asyncpg.Connection[Any]
 
 
 class AnalyzerRepository:
@@ -27,41 +25,97 @@ class AnalyzerRepository:
     async def deployment(self, deployment_id: uuid.UUID, conn: Conn) -> asyncpg.Record | None:
         return await conn.fetchrow(Q.deployment_for_analysis, deployment_id)
 
-    async def samples(self, deployment_id: uuid.UUID, conn: Conn) -> tuple[tuple[Sample, ...], tuple[Sample, ...]]:
+    async def samples(
+        self, deployment_id: uuid.UUID, conn: Conn
+    ) -> tuple[tuple[Sample, ...], tuple[Sample, ...]]:
         pre: list[Sample] = []
         post: list[Sample] = []
         for r in await conn.fetch(Q.samples, deployment_id):
-            sample = Sample(r["collected_at"], r["requests_per_sec"], r["latency_p95"], r["error_rate"],
-                            r["cpu_usage"], r["memory_usage"], r["sequence_index"])
+            sample = Sample(
+                r["collected_at"],
+                r["requests_per_sec"],
+                r["latency_p95"],
+                r["error_rate"],
+                r["cpu_usage"],
+                r["memory_usage"],
+                r["sequence_index"],
+            )
             (pre if r["phase"] == "pre" else post).append(sample)
         return tuple(pre), tuple(post)
 
     async def latest_verdict(self, deployment_id: uuid.UUID, conn: Conn) -> asyncpg.Record | None:
         return await conn.fetchrow(Q.latest_verdict, deployment_id)
 
-    async def store(self, deployment_id: uuid.UUID, project_id: uuid.UUID, version: int, result: AnalysisResult,
-                    cause: str, previous: str | None, conn: Conn) -> uuid.UUID | None:
+    async def store(
+        self,
+        deployment_id: uuid.UUID,
+        project_id: uuid.UUID,
+        version: int,
+        result: AnalysisResult,
+        cause: str,
+        previous: str | None,
+        conn: Conn,
+    ) -> uuid.UUID | None:
         """Store a verdict version with all its hints and its announcement, or nothing if that version
         exists already (another delivery or replica got there first)."""
         data = result.to_dict()
         verdict_id = await conn.fetchval(
-            Q.insert_verdict, deployment_id, project_id, version, result.policy, result.verdict,
-            result.confidence, result.summary, list(result.details), result.insufficient_data,
-            data["data_quality"], data["comparisons"], cause,
+            Q.insert_verdict,
+            deployment_id,
+            project_id,
+            version,
+            result.policy,
+            result.verdict,
+            result.confidence,
+            result.summary,
+            list(result.details),
+            result.insufficient_data,
+            data["data_quality"],
+            data["comparisons"],
+            cause,
         )
         if verdict_id is None:
             return None
-        await conn.executemany(Q.insert_hint, [
-            (verdict_id, deployment_id, project_id, h.code, h.metric, h.severity, h.title, h.diagnosis,
-             list(h.suggested_actions), h.observed_value, h.threshold, h.secured_threshold, h.exceed_ratio,
-             h.tolerance, h.confidence, hint_data["evidence"], list(h.composite_signals))
-            for h, hint_data in zip(result.hints, data["hints"], strict=True)
-        ])
-        await enqueue(conn, OUTBOX, VerdictCreated(
-            deployment_id=deployment_id, project_id=project_id, verdict_id=verdict_id, version=version,
-            policy=result.policy, verdict=result.verdict,  # type: ignore[arg-type]  # policies return the literals
-            confidence=result.confidence, summary=result.summary,
-            previous_verdict=previous,  # type: ignore[arg-type]  # read back from a CHECKed column
-            hint_count=len(result.hints),
-        ), self.prefix)
+        await conn.executemany(
+            Q.insert_hint,
+            [
+                (
+                    verdict_id,
+                    deployment_id,
+                    project_id,
+                    h.code,
+                    h.metric,
+                    h.severity,
+                    h.title,
+                    h.diagnosis,
+                    list(h.suggested_actions),
+                    h.observed_value,
+                    h.threshold,
+                    h.secured_threshold,
+                    h.exceed_ratio,
+                    h.tolerance,
+                    h.confidence,
+                    hint_data["evidence"],
+                    list(h.composite_signals),
+                )
+                for h, hint_data in zip(result.hints, data["hints"], strict=True)
+            ],
+        )
+        await enqueue(
+            conn,
+            OUTBOX,
+            VerdictCreated(
+                deployment_id=deployment_id,
+                project_id=project_id,
+                verdict_id=verdict_id,
+                version=version,
+                policy=result.policy,
+                verdict=result.verdict,
+                confidence=result.confidence,
+                summary=result.summary,
+                previous_verdict=previous,
+                hint_count=len(result.hints),
+            ),
+            self.prefix,
+        )
         return uuid.UUID(str(verdict_id))

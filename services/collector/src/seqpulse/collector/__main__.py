@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
+from seqpulse.collector.app import CollectorService
+from seqpulse.collector.config import CollectorSettings
 from seqpulse.common.logging import configure_logging
 from seqpulse.common.runtime import run_service
 from seqpulse.common.telemetry.tracing import setup_tracing
-from seqpulse.collector.app import CollectorService
-from seqpulse.collector.config import CollectorSettings
 
 
 def main() -> None:

@@ -6,17 +6,16 @@ from typing import Any
 
 import aiohttp
 import asyncpg
-
+from seqpulse.collector.config import CollectorSettings
+from seqpulse.collector.handlers import DeploymentHandlers
+from seqpulse.collector.repository import OUTBOX, CollectorRepository
+from seqpulse.collector.scheduler import JobScheduler
 from seqpulse.common.bus import Bus, Consumer, route
 from seqpulse.common.bus.streams import COLLECTOR_DEPLOYMENTS
 from seqpulse.common.db.outbox import OutboxRelay
 from seqpulse.common.db.pool import create_pool
 from seqpulse.common.messages import DeploymentFinished, DeploymentTriggered
 from seqpulse.common.runtime import Service
-from seqpulse.collector.config import CollectorSettings
-from seqpulse.collector.handlers import DeploymentHandlers
-from seqpulse.collector.repository import OUTBOX, CollectorRepository
-from seqpulse.collector.scheduler import JobScheduler
 
 
 class CollectorService(Service):
@@ -43,10 +42,14 @@ class CollectorService(Service):
         relay = OutboxRelay(pool, bus, OUTBOX)
         scheduler = JobScheduler(s, repo, http, relay, listen_conn)
         handlers = DeploymentHandlers(repo, s.sequence_seconds, scheduler.wake, relay.wake)
-        consumer = Consumer(bus, COLLECTOR_DEPLOYMENTS, [
-            route(DeploymentTriggered, handlers.on_triggered),
-            route(DeploymentFinished, handlers.on_finished),
-        ])
+        consumer = Consumer(
+            bus,
+            COLLECTOR_DEPLOYMENTS,
+            [
+                route(DeploymentTriggered, handlers.on_triggered),
+                route(DeploymentFinished, handlers.on_finished),
+            ],
+        )
         # Stop order on drain: stop taking messages, finish probes, then flush the outbox.
         self.spawn(relay.run(), "outbox relay", relay.stop)
         self.spawn(scheduler.run(), "scheduler", scheduler.stop)
@@ -61,6 +64,6 @@ class CollectorService(Service):
             try:
                 async with self.pool.acquire(timeout=2) as conn:
                     checks["db"] = await conn.fetchval("SELECT true") is True
-            except Exception:  # noqa: BLE001  # a readiness probe reports, it does not raise
+            except Exception:  # a readiness probe reports, it does not raise
                 checks["db"] = False
         return checks

@@ -15,9 +15,7 @@ JOB_START_DELAY = Histogram(
     ["job_type"],
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600),
 )
-METRICS_COLLECTED = Counter(
-    "seqpulse_metrics_collected_total", "Samples stored, by phase.", ["phase"]
-)
+METRICS_COLLECTED = Counter("seqpulse_metrics_collected_total", "Samples stored, by phase.", ["phase"])
 PROBE_SECONDS = Histogram(
     "seqpulse_collector_probe_duration_seconds",
     "Duration of one probe of an app's metrics endpoint, by outcome.",

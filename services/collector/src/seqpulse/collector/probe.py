@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import aiohttp
-
 from seqpulse.common.app_metrics import AppMetrics, InvalidMetrics, parse_app_metrics
 from seqpulse.common.hmac_v2 import signed_headers
 
@@ -46,8 +45,9 @@ async def probe(
     if hmac_secret is not None:
         headers.update(signed_headers(hmac_secret, url, project_id=project_id, now=datetime.now(UTC)))
     try:
-        async with session.get(url, headers=headers, timeout=aiohttp.ClientTimeout(total=timeout),
-                               allow_redirects=False) as response:
+        async with session.get(
+            url, headers=headers, timeout=aiohttp.ClientTimeout(total=timeout), allow_redirects=False
+        ) as response:
             if response.status in (401, 403) and hmac_secret is not None:
                 return ProbeRejected(f"app answered {response.status} to a signed probe")
             if response.status >= 300:

@@ -5,22 +5,18 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import asyncpg
-
+from seqpulse.collector.schedule import PlannedJob
 from seqpulse.common.app_metrics import AppMetrics
 from seqpulse.common.db.outbox import enqueue
+from seqpulse.common.db.pool import Conn, Pool
 from seqpulse.common.db.queries import Queries
 from seqpulse.common.messages import SampleCollected, WindowClosed
-from seqpulse.collector.schedule import PlannedJob
 
 Q = Queries(Path(__file__).with_name("queries.sql"))
 OUTBOX = "collector_outbox"
 JOBS_CHANNEL = "seqpulse_collection_jobs"
-if TYPE_CHECKING:  # asyncpg's generics exist only for the type checker
-    Pool = asyncpg.Pool[Any]
-    Conn = asyncpg.Connection[Any]
 
 
 class CollectorRepository:
@@ -28,21 +24,53 @@ class CollectorRepository:
         self.pool = pool
         self.prefix = bus_prefix
 
-    async def add_jobs(self, deployment_id: uuid.UUID, project_id: uuid.UUID, jobs: list[PlannedJob],
-                       trace_headers: dict[str, str], conn: Conn) -> None:
+    async def add_jobs(
+        self,
+        deployment_id: uuid.UUID,
+        project_id: uuid.UUID,
+        jobs: list[PlannedJob],
+        trace_headers: dict[str, str],
+        conn: Conn,
+    ) -> None:
         await conn.executemany(
             Q.insert_job,
-            [(deployment_id, project_id, j.phase, j.sequence_index, j.scheduled_at, j.deadline_at, trace_headers)
-             for j in jobs],
+            [
+                (
+                    deployment_id,
+                    project_id,
+                    j.phase,
+                    j.sequence_index,
+                    j.scheduled_at,
+                    j.deadline_at,
+                    trace_headers,
+                )
+                for j in jobs
+            ],
         )
         # Delivered on commit: wakes every replica's scheduler, not only this process's.
         await conn.execute(f"NOTIFY {JOBS_CHANNEL}")
 
-    async def open_window(self, deployment_id: uuid.UUID, project_id: uuid.UUID, expected_post: int,
-                          sequence_seconds: float, finished_at: datetime, deadline_at: datetime,
-                          trace_headers: dict[str, str], conn: Conn) -> bool:
-        created = await conn.fetchval(Q.insert_window, deployment_id, project_id, expected_post,
-                                      sequence_seconds, finished_at, deadline_at, trace_headers)
+    async def open_window(
+        self,
+        deployment_id: uuid.UUID,
+        project_id: uuid.UUID,
+        expected_post: int,
+        sequence_seconds: float,
+        finished_at: datetime,
+        deadline_at: datetime,
+        trace_headers: dict[str, str],
+        conn: Conn,
+    ) -> bool:
+        created = await conn.fetchval(
+            Q.insert_window,
+            deployment_id,
+            project_id,
+            expected_post,
+            sequence_seconds,
+            finished_at,
+            deadline_at,
+            trace_headers,
+        )
         return created is not None
 
     async def pre_job_rejection(self, deployment_id: uuid.UUID, conn: Conn) -> str | None:
@@ -62,16 +90,36 @@ class CollectorRepository:
         async with self.pool.acquire() as conn:
             return await conn.fetchrow(Q.probe_target, deployment_id)
 
-    async def store_sample(self, job: asyncpg.Record, collected_at: datetime, m: AppMetrics, conn: Conn) -> bool:
+    async def store_sample(
+        self, job: asyncpg.Record, collected_at: datetime, m: AppMetrics, conn: Conn
+    ) -> bool:
         stored = await conn.fetchval(
-            Q.insert_sample, job["deployment_id"], job["project_id"], job["phase"], job["sequence_index"],
-            job["scheduled_at"], collected_at, m.requests_per_sec, m.latency_p95, m.error_rate, m.cpu_usage,
+            Q.insert_sample,
+            job["deployment_id"],
+            job["project_id"],
+            job["phase"],
+            job["sequence_index"],
+            job["scheduled_at"],
+            collected_at,
+            m.requests_per_sec,
+            m.latency_p95,
+            m.error_rate,
+            m.cpu_usage,
             m.memory_usage,
         )
         if stored is not None:
-            await enqueue(conn, OUTBOX, SampleCollected(
-                deployment_id=job["deployment_id"], project_id=job["project_id"], phase=job["phase"],
-                sequence_index=job["sequence_index"], collected_at=collected_at), self.prefix)
+            await enqueue(
+                conn,
+                OUTBOX,
+                SampleCollected(
+                    deployment_id=job["deployment_id"],
+                    project_id=job["project_id"],
+                    phase=job["phase"],
+                    sequence_index=job["sequence_index"],
+                    collected_at=collected_at,
+                ),
+                self.prefix,
+            )
         return stored is not None
 
     async def finish_job(self, job: asyncpg.Record, status: str, error: str | None, conn: Conn) -> bool:
@@ -87,7 +135,7 @@ class CollectorRepository:
         window = await conn.fetchrow(Q.lock_window, deployment_id)
         if window is None or window["state"] != "open":
             return False
-        counts = await conn.fetchrow(Q.window_counts, deployment_id)
+        counts = await self._counts(deployment_id, conn)
         if counts["open_post"] > 0:
             return False
         return await self._close(window, counts, "closed", "complete", None, conn)
@@ -97,7 +145,7 @@ class CollectorRepository:
         if window is None or window["state"] != "open":
             return False
         await conn.execute(Q.miss_open_post_jobs, deployment_id)
-        counts = await conn.fetchrow(Q.window_counts, deployment_id)
+        counts = await self._counts(deployment_id, conn)
         return await self._close(window, counts, "closed", "deadline", None, conn)
 
     async def cancel_collection(self, deployment_id: uuid.UUID, reason: str, conn: Conn) -> bool:
@@ -106,19 +154,29 @@ class CollectorRepository:
         window = await conn.fetchrow(Q.lock_window, deployment_id)
         if window is None or window["state"] != "open":
             return False
-        counts = await conn.fetchrow(Q.window_counts, deployment_id)
+        counts = await self._counts(deployment_id, conn)
         return await self._close(window, counts, "cancelled", "cancelled", reason, conn)
 
-    async def _close(self, window: asyncpg.Record, counts: asyncpg.Record, state: str, reason: str,
-                     cancel_reason: str | None, conn: Conn) -> bool:
+    async def _close(
+        self,
+        window: asyncpg.Record,
+        counts: asyncpg.Record,
+        state: str,
+        reason: str,
+        cancel_reason: str | None,
+        conn: Conn,
+    ) -> bool:
         closed = await conn.fetchval(Q.close_window, window["deployment_id"], state, reason, cancel_reason)
         if closed is None:
             return False
         message = WindowClosed(
-            deployment_id=window["deployment_id"], project_id=window["project_id"],
-            reason=reason,  # type: ignore[arg-type]  # one of the literal reasons above
-            expected_post=window["expected_post"], collected_post=counts["collected_post"],
-            collected_pre=counts["collected_pre"], closed_at=datetime.now(UTC),
+            deployment_id=window["deployment_id"],
+            project_id=window["project_id"],
+            reason=reason,
+            expected_post=window["expected_post"],
+            collected_post=counts["collected_post"],
+            collected_pre=counts["collected_pre"],
+            closed_at=datetime.now(UTC),
             cancel_reason=cancel_reason,
         )
         await enqueue(conn, OUTBOX, message, self.prefix)
@@ -127,6 +185,11 @@ class CollectorRepository:
     async def window_trace(self, deployment_id: uuid.UUID, conn: Conn) -> dict[str, str]:
         headers = await conn.fetchval(Q.window_trace, deployment_id)
         return dict(headers or {})
+
+    async def _counts(self, deployment_id: uuid.UUID, conn: Conn) -> asyncpg.Record:
+        row: asyncpg.Record | None = await conn.fetchrow(Q.window_counts, deployment_id)
+        assert row is not None  # an aggregate always returns one row
+        return row
 
     async def overdue_windows(self) -> list[uuid.UUID]:
         async with self.pool.acquire() as conn:
@@ -138,7 +201,6 @@ class CollectorRepository:
 
     async def job_counts(self) -> asyncpg.Record:
         async with self.pool.acquire() as conn:
-            row = await conn.fetchrow(Q.job_counts)
-        assert row is not None
+            row: asyncpg.Record | None = await conn.fetchrow(Q.job_counts)
+        assert row is not None  # an aggregate always returns one row
         return row
-

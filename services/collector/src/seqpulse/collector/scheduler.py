@@ -12,16 +12,16 @@ from typing import Any
 import aiohttp
 import asyncpg
 from opentelemetry import trace
-
-from seqpulse.common.db.outbox import OutboxRelay
-from seqpulse.common.logging import get_logger
-from seqpulse.common.secretbox import SecretBox
-from seqpulse.common.telemetry.tracing import context_from_headers, tracer
 from seqpulse.collector import metrics
 from seqpulse.collector.config import CollectorSettings
 from seqpulse.collector.probe import ProbeFailed, ProbeOk, ProbeRejected, ProbeResult, probe
 from seqpulse.collector.repository import JOBS_CHANNEL, CollectorRepository
 from seqpulse.collector.schedule import backoff_seconds
+from seqpulse.common.db.outbox import OutboxRelay
+from seqpulse.common.db.pool import Conn
+from seqpulse.common.logging import get_logger
+from seqpulse.common.secretbox import SecretBox
+from seqpulse.common.telemetry.tracing import context_from_headers, tracer
 
 log = get_logger(__name__)
 _tracer = tracer("seqpulse.collector.scheduler")
@@ -31,8 +31,14 @@ class JobScheduler:
     """Runs due jobs as soon as they are due: it sleeps exactly until the next one, and a NOTIFY on
     insert wakes it early, so the start lag is milliseconds rather than a poll interval."""
 
-    def __init__(self, settings: CollectorSettings, repo: CollectorRepository, http: aiohttp.ClientSession,
-                 relay: OutboxRelay, listen_conn: asyncpg.Connection[Any]) -> None:
+    def __init__(
+        self,
+        settings: CollectorSettings,
+        repo: CollectorRepository,
+        http: aiohttp.ClientSession,
+        relay: OutboxRelay,
+        listen_conn: asyncpg.Connection[Any],
+    ) -> None:
         self.settings = settings
         self.repo = repo
         self.http = http
@@ -59,7 +65,7 @@ class JobScheduler:
             while not self._stopping.is_set():
                 try:
                     await self._tick()
-                except Exception as exc:  # noqa: BLE001  # the loop must survive a Postgres outage
+                except Exception as exc:  # the loop must survive a Postgres outage
                     log.warning("scheduler_tick_failed", error=f"{type(exc).__name__}: {exc}")
                     await self._sleep(1.0)
         finally:
@@ -79,7 +85,9 @@ class JobScheduler:
         free = self.settings.collector_concurrency - len(self._running)
         jobs = await self.repo.claim(free, self.settings.collector_lease_seconds) if free > 0 else []
         for job in jobs:
-            metrics.JOB_START_DELAY.labels(f"{job['phase']}_collect").observe(max(0.0, job["start_lag_seconds"]))
+            metrics.JOB_START_DELAY.labels(f"{job['phase']}_collect").observe(
+                max(0.0, job["start_lag_seconds"])
+            )
             task = asyncio.create_task(self._run_job(job))
             self._running.add(task)
             task.add_done_callback(self._job_done)
@@ -111,19 +119,31 @@ class JobScheduler:
 
     async def _run_job(self, job: asyncpg.Record) -> None:
         with _tracer.start_as_current_span(
-            f"collect {job['phase']}", context=context_from_headers(job["trace_headers"]),
+            f"collect {job['phase']}",
+            context=context_from_headers(job["trace_headers"]),
             kind=trace.SpanKind.INTERNAL,
-            attributes={"seqpulse.deployment_id": str(job["deployment_id"]), "seqpulse.phase": job["phase"],
-                        "seqpulse.sequence_index": job["sequence_index"], "seqpulse.attempt": job["attempts"]},
+            attributes={
+                "seqpulse.deployment_id": str(job["deployment_id"]),
+                "seqpulse.phase": job["phase"],
+                "seqpulse.sequence_index": job["sequence_index"],
+                "seqpulse.attempt": job["attempts"],
+            },
         ):
             try:
                 await self._execute(job)
-            except Exception:  # noqa: BLE001  # the lease returns the job to the queue; log and move on
-                log.exception("collection_job_crashed", job_id=job["id"], deployment_id=str(job["deployment_id"]))
+            except Exception:  # the lease returns the job to the queue; log and move on
+                log.exception(
+                    "collection_job_crashed", job_id=job["id"], deployment_id=str(job["deployment_id"])
+                )
 
     async def _execute(self, job: asyncpg.Record) -> None:
-        ids = {"job_id": job["id"], "deployment_id": str(job["deployment_id"]), "phase": job["phase"],
-               "sequence_index": job["sequence_index"], "attempt": job["attempts"]}
+        ids = {
+            "job_id": job["id"],
+            "deployment_id": str(job["deployment_id"]),
+            "phase": job["phase"],
+            "sequence_index": job["sequence_index"],
+            "attempt": job["attempts"],
+        }
         target = await self.repo.probe_target(job["deployment_id"])
         if target is None:
             await self._finish(job, "cancelled", "deployment no longer exists", close=False)
@@ -139,9 +159,13 @@ class JobScheduler:
             secret = self.box.open(target["hmac_secret_enc"], context=str(job["project_id"]))
         started = asyncio.get_running_loop().time()
         async with self._slots:
-            result = await probe(self.http, target["metrics_endpoint"],
-                                 timeout=self.settings.collector_probe_timeout_seconds,
-                                 hmac_secret=secret, project_id=str(job["project_id"]))
+            result = await probe(
+                self.http,
+                target["metrics_endpoint"],
+                timeout=self.settings.collector_probe_timeout_seconds,
+                hmac_secret=secret,
+                project_id=str(job["project_id"]),
+            )
         metrics.PROBE_SECONDS.labels(_outcome(result)).observe(asyncio.get_running_loop().time() - started)
         if isinstance(result, ProbeOk):
             await self._store(job, result)
@@ -163,19 +187,24 @@ class JobScheduler:
         self.relay.wake()
 
     async def _retry_or_fail(self, job: asyncpg.Record, result: ProbeFailed, ids: dict[str, Any]) -> None:
-        delay = backoff_seconds(job["attempts"], self.settings.collector_retry_base_seconds,
-                                self.settings.collector_retry_cap_seconds)
+        delay = backoff_seconds(
+            job["attempts"],
+            self.settings.collector_retry_base_seconds,
+            self.settings.collector_retry_cap_seconds,
+        )
         retry_at = datetime.now(UTC) + timedelta(seconds=delay)
         if job["attempts"] < self.settings.collector_max_attempts and retry_at < job["deadline_at"]:
             await self.repo.retry_job(job, result.reason, retry_at)
-            log.warning("collection_retry_scheduled", reason=result.reason, delay_seconds=round(delay, 3), **ids)
+            log.warning(
+                "collection_retry_scheduled", reason=result.reason, delay_seconds=round(delay, 3), **ids
+            )
             return
         metrics.JOBS_FAILED.labels("probe_failed").inc()
         log.warning("collection_job_failed", reason=result.reason, **ids)
         await self._finish(job, "failed", result.reason, close=job["phase"] == "post")
 
     async def _reject(self, job: asyncpg.Record, reason: str) -> None:
-        """A signed probe was refused: no retry can fix a secret or clock mismatch, so stop now and say why."""
+        """A signed probe was refused: no retry fixes a secret or clock mismatch; stop and say why."""
         metrics.JOBS_FAILED.labels("hmac_rejected").inc()
         async with self.repo.pool.acquire() as conn, conn.transaction():
             if not await self.repo.finish_job(job, "failed", f"hmac_rejected: {reason}", conn):
@@ -192,7 +221,7 @@ class JobScheduler:
                 await self._close_if_complete(job, conn)
         self.relay.wake()
 
-    async def _close_if_complete(self, job: asyncpg.Record, conn: asyncpg.Connection[Any]) -> None:
+    async def _close_if_complete(self, job: asyncpg.Record, conn: Conn) -> None:
         if await self.repo.close_if_complete(job["deployment_id"], conn):
             metrics.WINDOWS_CLOSED.labels("complete").inc()
             log.info("window_closed", deployment_id=str(job["deployment_id"]), reason="complete")

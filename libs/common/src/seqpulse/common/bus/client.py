@@ -10,7 +10,6 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 from opentelemetry import trace
-
 from seqpulse.common.bus.streams import CONSUMERS, STREAMS, ConsumerSpec, StreamSpec
 from seqpulse.common.logging import get_logger
 from seqpulse.common.messages.base import Message
@@ -55,8 +54,11 @@ class Bus:
         with _tracer.start_as_current_span(
             f"publish {subject}",
             kind=trace.SpanKind.PRODUCER,
-            attributes={"messaging.system": "nats", "messaging.destination.name": subject,
-                        "messaging.message.id": msg_id},
+            attributes={
+                "messaging.system": "nats",
+                "messaging.destination.name": subject,
+                "messaging.message.id": msg_id,
+            },
         ):
             all_headers = {**(headers or {}), **current_trace_headers(), "Nats-Msg-Id": msg_id}
             await self.js.publish(subject, data, headers=all_headers)

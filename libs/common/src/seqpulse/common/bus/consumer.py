@@ -15,7 +15,6 @@ import nats.js.errors
 from nats.aio.msg import Msg
 from opentelemetry import trace
 from pydantic import ValidationError
-
 from seqpulse.common.bus.client import Bus
 from seqpulse.common.bus.streams import ConsumerSpec
 from seqpulse.common.errors import PermanentError, RetryableError
@@ -107,10 +106,13 @@ class Consumer:
             f"consume {msg.subject}",
             context=context_from_headers(headers),
             kind=trace.SpanKind.CONSUMER,
-            attributes={"messaging.system": "nats", "messaging.destination.name": msg.subject,
-                        "messaging.consumer.group.name": self.spec.durable,
-                        "messaging.message.id": headers.get("Nats-Msg-Id", ""),
-                        "messaging.nats.delivery_attempt": attempt},
+            attributes={
+                "messaging.system": "nats",
+                "messaging.destination.name": msg.subject,
+                "messaging.consumer.group.name": self.spec.durable,
+                "messaging.message.id": headers.get("Nats-Msg-Id", ""),
+                "messaging.nats.delivery_attempt": attempt,
+            },
         ) as span:
             keepalive = asyncio.create_task(self._keep_in_progress(msg))
             try:
@@ -125,15 +127,21 @@ class Consumer:
             except PermanentError as exc:
                 span.record_exception(exc)
                 await self._dead_letter(msg, exc, attempt)
-            except Exception as exc:  # noqa: BLE001  # the consumer loop is one of the two broad catch points
+            except Exception as exc:  # the consumer loop is one of the two broad catch points
                 span.record_exception(exc)
                 if attempt >= self.spec.max_deliver:
                     await self._dead_letter(msg, exc, attempt)
                 else:
                     delay = exc.delay if isinstance(exc, RetryableError) and exc.delay else None
                     delay = delay or retry_delay(attempt, self.retry_base_seconds)
-                    log.warning("message_retry_scheduled", consumer=self.spec.durable, subject=msg.subject,
-                                attempt=attempt, delay_seconds=round(delay, 3), error=_describe(exc))
+                    log.warning(
+                        "message_retry_scheduled",
+                        consumer=self.spec.durable,
+                        subject=msg.subject,
+                        attempt=attempt,
+                        delay_seconds=round(delay, 3),
+                        error=_describe(exc),
+                    )
                     BUS_MESSAGES.labels(self.spec.durable, "retry").inc()
                     await msg.nak(delay=delay)
             else:
@@ -168,8 +176,13 @@ class Consumer:
         )
         await msg.term()
         BUS_MESSAGES.labels(self.spec.durable, "dead_letter").inc()
-        log.error("message_dead_lettered", consumer=self.spec.durable, subject=msg.subject,
-                  attempt=attempt, error=_describe(exc))
+        log.error(
+            "message_dead_lettered",
+            consumer=self.spec.durable,
+            subject=msg.subject,
+            attempt=attempt,
+            error=_describe(exc),
+        )
 
 
 def _describe(exc: BaseException) -> str:

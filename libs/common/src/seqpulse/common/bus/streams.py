@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class StreamSpec:
-    """A stream; subjects are relative to the bus prefix (`deployments.v1.>` → `seqpulse.deployments.v1.>`)."""
+    """A stream; subjects are relative to the bus prefix (`deployments.v1.>` under `seqpulse.`)."""
 
     key: str
     subjects: tuple[str, ...]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 import asyncpg
-
 from seqpulse.common.config import CommonSettings
 from seqpulse.common.db.migrate import migrate
 

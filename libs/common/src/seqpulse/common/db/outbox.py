@@ -10,8 +10,8 @@ from typing import Any
 
 import asyncpg
 from opentelemetry import context as otel_context
-
 from seqpulse.common.bus.client import Bus
+from seqpulse.common.db.pool import Conn
 from seqpulse.common.logging import get_logger
 from seqpulse.common.messages.base import Message
 from seqpulse.common.telemetry.metrics import OUTBOX_LAG_SECONDS, OUTBOX_PUBLISHED
@@ -29,7 +29,7 @@ def _checked(table: str) -> str:
 
 
 async def enqueue(
-    conn: asyncpg.Connection[Any],
+    conn: Conn,
     table: str,
     message: Message,
     prefix: str,
@@ -55,8 +55,9 @@ class OutboxRelay:
     which JetStream's duplicate window drops; consumers are idempotent beyond that window.
     """
 
-    def __init__(self, pool: asyncpg.Pool[Any], bus: Bus, table: str, *, poll_seconds: float = 1.0,
-                 batch: int = 100) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool[Any], bus: Bus, table: str, *, poll_seconds: float = 1.0, batch: int = 100
+    ) -> None:
         self.pool = pool
         self.bus = bus
         self.table = _checked(table)
@@ -78,7 +79,7 @@ class OutboxRelay:
             try:
                 while await self.flush() == self.batch:
                     pass
-            except Exception as exc:  # noqa: BLE001  # a relay loop must outlive NATS or Postgres outages
+            except Exception as exc:  # a relay loop must outlive NATS or Postgres outages
                 log.warning("outbox_flush_failed", outbox=self.table, error=f"{type(exc).__name__}: {exc}")
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
@@ -88,7 +89,7 @@ class OutboxRelay:
         # Drain: what was committed before the stop goes out now rather than at the next start.
         try:
             await self.flush()
-        except Exception as exc:  # noqa: BLE001  # best effort on the way out; rows stay for the next start
+        except Exception as exc:  # best effort on the way out; rows stay for the next start
             log.warning("outbox_final_flush_failed", outbox=self.table, error=str(exc))
 
     async def flush(self) -> int:
@@ -101,12 +102,15 @@ class OutboxRelay:
             for row in rows:
                 token = otel_context.attach(context_from_headers(row["headers"]))
                 try:
-                    await self.bus.publish_raw(row["subject"], row["payload"], msg_id=str(row["id"]),
-                                               headers=row["headers"])
+                    await self.bus.publish_raw(
+                        row["subject"], row["payload"], msg_id=str(row["id"]), headers=row["headers"]
+                    )
                 finally:
                     otel_context.detach(token)
                 OUTBOX_PUBLISHED.labels(self.table).inc()
-                OUTBOX_LAG_SECONDS.labels(self.table).observe(max(0.0, time.time() - row["created_at"].timestamp()))
+                OUTBOX_LAG_SECONDS.labels(self.table).observe(
+                    max(0.0, time.time() - row["created_at"].timestamp())
+                )
             if rows:
                 await conn.execute(
                     f"DELETE FROM {self.table} WHERE id = ANY($1::uuid[])",  # noqa: S608  # fixed names

@@ -9,7 +9,6 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from aiohttp import web
-
 from seqpulse.common.logging import get_logger
 from seqpulse.common.telemetry.metrics import metrics_handler
 
@@ -33,7 +32,9 @@ class Service:
         """Open connections and start loops. Called once."""
         self.started = True
 
-    def spawn(self, coro: Coroutine[Any, Any, None], name: str, stop: Callable[[], None] | None = None) -> None:
+    def spawn(
+        self, coro: Coroutine[Any, Any, None], name: str, stop: Callable[[], None] | None = None
+    ) -> None:
         """Run a background loop; `stop` asks it to finish its current unit of work and return."""
         task = asyncio.create_task(self._supervise(coro, name), name=f"{self.name}:{name}")
         self._tasks.append(task)
@@ -72,7 +73,7 @@ class Service:
         for name, closer in reversed(self._closers):
             try:
                 await closer()
-            except Exception as exc:  # noqa: BLE001  # keep closing the rest
+            except Exception as exc:  # keep closing the rest
                 log.warning("close_failed", resource=name, error=str(exc))
 
 
@@ -85,8 +86,9 @@ def health_app(service: Service) -> web.Application:
     async def readyz(_request: web.Request) -> web.Response:
         checks = await service.checks()
         ok = all(checks.values())
-        return web.json_response({"status": "ready" if ok else "not_ready", "checks": checks},
-                                 status=200 if ok else 503)
+        return web.json_response(
+            {"status": "ready" if ok else "not_ready", "checks": checks}, status=200 if ok else 503
+        )
 
     app = web.Application()
     app.router.add_get("/livez", livez)
@@ -96,7 +98,11 @@ def health_app(service: Service) -> web.Application:
 
 
 async def run_service(
-    service: Service, *, host: str, port: int, http_app: web.Application | None = None,
+    service: Service,
+    *,
+    host: str,
+    port: int,
+    http_app: web.Application | None = None,
     drain_seconds: float = 10.0,
 ) -> None:
     """Start the service and its HTTP app, wait for SIGTERM/SIGINT, then drain and stop."""
@@ -109,7 +115,9 @@ async def run_service(
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
-    bound = [s.getsockname() for s in (site._server.sockets if site._server else [])]  # type: ignore[union-attr]  # aiohttp exposes no public accessor for the bound port
+    # aiohttp has no public accessor for the bound address (needed when port 0 picks one).
+    server = getattr(site, "_server", None)
+    bound = [sock.getsockname() for sock in getattr(server, "sockets", None) or []]
     log.info("service_started", service=service.name, listen=[f"{a[0]}:{a[1]}" for a in bound])
     crashed = asyncio.gather(*service._tasks) if service._tasks else None
     waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(stop_requested.wait())]

@@ -16,9 +16,7 @@ BUS_HANDLER_SECONDS = Histogram(
     ["consumer"],
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
-OUTBOX_PUBLISHED = Counter(
-    "seqpulse_outbox_published_total", "Outbox rows published to NATS.", ["outbox"]
-)
+OUTBOX_PUBLISHED = Counter("seqpulse_outbox_published_total", "Outbox rows published to NATS.", ["outbox"])
 OUTBOX_LAG_SECONDS = Histogram(
     "seqpulse_outbox_lag_seconds",
     "Time between an outbox row's commit and its publication.",

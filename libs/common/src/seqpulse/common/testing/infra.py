@@ -6,7 +6,6 @@ import uuid
 from typing import Any
 
 import asyncpg
-
 from seqpulse.common.db.migrate import migrate
 
 TEMPLATE_DB = "seqpulse_template"
