@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import secrets
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+from seqpulse.common.db.pool import create_pool
+from seqpulse.gateway.admin import AdminError, create_token, create_user
 
 RUN = Path(__file__).resolve().parent.parent / ".run"
-BIN = Path(sys.executable).parent
 EMAIL = "admin@seqpulse.local"
 APPS = (
     {
@@ -36,18 +34,22 @@ APPS = (
 )
 
 
-def admin_cli(database_url: str, *args: str) -> dict[str, Any]:
-    done = subprocess.run(  # noqa: S603  # our own console script
-        [str(BIN / "seqpulse-admin"), *args, "--json"],
-        env={**os.environ, "DATABASE_URL": database_url},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"seqpulse-admin {args[0]} failed: {done.stderr.strip() or done.stdout.strip()}")
-    result: dict[str, Any] = json.loads(done.stdout)
-    return result
+async def demo_account(database_url: str) -> tuple[str, str, str]:
+    """A fresh admin and token; the email gets a suffix if an earlier run's account exists already."""
+    pool = await create_pool(database_url, min_size=1, max_size=2)
+    try:
+        password = secrets.token_urlsafe(12)
+        for attempt in range(100):
+            email = EMAIL if attempt == 0 else EMAIL.replace("@", f"+{attempt}@")
+            try:
+                await create_user(pool, email=email, name="Demo Admin", password=password, is_admin=True)
+                break
+            except AdminError:
+                continue
+        issued = await create_token(pool, email=email, name="make-run", scopes=["read", "write", "admin"])
+        return email, password, issued.token
+    finally:
+        await pool.close()
 
 
 async def call(http: aiohttp.ClientSession, method: str, url: str, **kwargs: Any) -> dict[str, Any]:

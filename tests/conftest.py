@@ -16,6 +16,7 @@ from seqpulse.common.devstack import NatsServer, PostgresServer
 from seqpulse.common.testing.infra import clone_database, create_template, drop_database, new_bus_prefix
 
 REPO = Path(__file__).resolve().parent.parent
+pytest_plugins = ["tests.support"]
 SPANS = InMemorySpanExporter()
 _provider = TracerProvider()
 _provider.add_span_processor(SimpleSpanProcessor(SPANS))

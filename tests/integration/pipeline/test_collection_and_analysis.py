@@ -16,7 +16,7 @@ from seqpulse.collector.config import CollectorSettings
 from seqpulse.common.bus import Bus
 from seqpulse.common.messages import DeploymentFinished, DeploymentTriggered, WindowClosed
 
-from tests.integration.conftest import FakeApp, SeedFn, eventually
+from tests.support import FakeApp, SeedFn, eventually
 
 pytestmark = [pytest.mark.nats, pytest.mark.postgres]
 

@@ -1,4 +1,4 @@
-"""Fixtures for tests that run services in-process against the suite's NATS and Postgres."""
+"""Fixtures and helpers for tests that run services in-process against the suite's NATS and Postgres."""
 
 from __future__ import annotations
 
