@@ -66,38 +66,11 @@ async def run_demo(
     previous = json.loads((RUN / "demo.json").read_text()) if (RUN / "demo.json").exists() else None
     async with aiohttp.ClientSession() as http:
         if previous and await _token_works(http, base, previous["token"]):
-            password, token = previous["password"], previous["token"]
-            log(f"reusing demo account {EMAIL}")
+            email, password, token = previous["email"], previous["password"], previous["token"]
+            log(f"reusing demo account {email}")
         else:
-            password = secrets.token_urlsafe(12)
-            admin_cli(
-                database_url,
-                "create-user",
-                "--email",
-                EMAIL,
-                "--name",
-                "Demo Admin",
-                "--password",
-                password,
-                "--admin",
-                "--if-missing",
-            )
-            admin_cli(database_url, "set-password", "--email", EMAIL, "--password", password)
-            token = admin_cli(
-                database_url,
-                "create-token",
-                "--email",
-                EMAIL,
-                "--name",
-                "make-run",
-                "--scope",
-                "read",
-                "--scope",
-                "write",
-                "--scope",
-                "admin",
-            )["token"]
-            log(f"demo account {EMAIL} ready")
+            email, password, token = await demo_account(database_url)
+            log(f"demo account {email} ready")
         auth = {"Authorization": f"Bearer {token}"}
         projects = []
         for app in APPS:
@@ -132,7 +105,7 @@ async def run_demo(
         )
     return {
         "base_url": base,
-        "email": EMAIL,
+        "email": email,
         "password": password,
         "token": token,
         "projects": [{k: v for k, v in p.items() if k != "app"} for p in projects],

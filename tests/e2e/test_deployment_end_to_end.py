@@ -1,4 +1,4 @@
-"""A deployment end to end: CI API → gateway → NATS → collector → analyzer, with the demo app and one trace."""
+"""A deployment end to end: CI API, gateway, NATS, collector, analyzer, the demo app, and one trace."""
 
 from __future__ import annotations
 
