@@ -9,7 +9,7 @@ PY := .venv/bin/python
 .PHONY: venv run test check lint typecheck format bench clean
 
 # uv from the machine if it has one, else a pinned copy bootstrapped from PyPI into .run/.
-.venv/.synced: uv.lock pyproject.toml libs/common/pyproject.toml services/*/pyproject.toml examples/demo-app/pyproject.toml
+.venv/.synced: uv.lock pyproject.toml libs/common/pyproject.toml services/*/pyproject.toml examples/demo-app/pyproject.toml tools/cli/pyproject.toml
 	@command -v uv >/dev/null || [ -x $(BOOT)/bin/uv ] || \
 		(python3 -m venv $(BOOT) && $(BOOT)/bin/pip install --quiet "uv==$(UV_VERSION)")
 	$$(command -v uv || echo $(BOOT)/bin/uv) sync --all-packages --frozen
@@ -28,7 +28,7 @@ lint: venv
 	.venv/bin/ruff check .
 
 typecheck: venv
-	.venv/bin/mypy libs/common/src services/*/src examples/demo-app/src
+	.venv/bin/mypy libs/common/src services/*/src examples/demo-app/src tools/cli/src
 
 check: lint typecheck test
 

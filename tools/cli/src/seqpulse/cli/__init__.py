@@ -1,0 +1,1 @@
+"""The `seqpulse` command line: CI gate and offline analysis."""
