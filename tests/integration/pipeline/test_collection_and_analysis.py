@@ -15,8 +15,9 @@ from seqpulse.collector.app import CollectorService
 from seqpulse.collector.config import CollectorSettings
 from seqpulse.common.bus import Bus
 from seqpulse.common.messages import DeploymentFinished, DeploymentTriggered, WindowClosed
+from seqpulse.common.secretbox import SecretBox
 
-from tests.support import FakeApp, SeedFn, eventually
+from tests.support import SECRET_KEY, FakeApp, SeedFn, eventually
 
 pytestmark = [pytest.mark.nats, pytest.mark.postgres]
 
@@ -275,3 +276,26 @@ async def _count(pool: asyncpg.Pool[Any], sql: str) -> int:
 async def _consumer_idle(bus: Bus, durable: str) -> bool:
     info = await bus.js.consumer_info(f"{bus.prefix.upper()}_COLLECTION", durable)
     return info.num_pending == 0 and info.num_ack_pending == 0
+
+
+async def test_secret_rotated_mid_window_applies_to_jobs_already_scheduled(
+    collector: CollectorService,
+    analyzer: AnalyzerService,
+    bus: Bus,
+    pool: asyncpg.Pool[Any],
+    fake_app: FakeApp,
+    seed: SeedFn,
+) -> None:
+    fake_app.hmac_secret = "spm_first_secret"
+    d = await seed(fake_app.url, window=6, hmac_secret="spm_first_secret")
+    await announce(bus, d)
+    await eventually(lambda: _count(pool, "SELECT count(*) FROM metric_samples WHERE phase='post'"))
+    # Rotate as the gateway does (sealed secret on the project row) and on the app side at once.
+    sealed = SecretBox(SECRET_KEY).seal("spm_second_secret", context=str(d["project_id"]))
+    async with pool.acquire() as conn:
+        await conn.execute("UPDATE projects SET hmac_secret_enc = $1 WHERE id = $2", sealed, d["project_id"])
+    fake_app.hmac_secret = "spm_second_secret"
+    rows = await eventually(lambda: verdict_rows(pool, d["deployment_id"]))
+    assert "Collection stopped early" not in rows[0]["summary"]
+    assert fake_app.rejections == []
+    assert await _count(pool, "SELECT count(*) FROM metric_samples WHERE phase='post'") == 6
