@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+
 from seqpulse.common.db.pool import create_pool
 from seqpulse.gateway.admin import AdminError, create_token, create_user
 

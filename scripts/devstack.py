@@ -16,6 +16,7 @@ from typing import Any
 
 import aiohttp
 import asyncpg
+
 from seqpulse.common.bus import Bus
 from seqpulse.common.db.migrate import migrate
 from seqpulse.common.devstack import NatsServer, PostgresServer

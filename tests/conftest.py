@@ -12,6 +12,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
 from seqpulse.common.devstack import NatsServer, PostgresServer
 from seqpulse.common.testing.infra import clone_database, create_template, drop_database, new_bus_prefix
 

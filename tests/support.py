@@ -13,6 +13,7 @@ import asyncpg
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+
 from seqpulse.common.bus import Bus
 from seqpulse.common.db.pool import create_pool
 from seqpulse.common.hmac_v2 import HmacRejected, HmacVerifier

@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
 from seqpulse.analyzer.app import AnalyzerService
 from seqpulse.analyzer.config import AnalyzerSettings
 from seqpulse.collector.app import CollectorService
@@ -22,7 +23,6 @@ from seqpulse.demoapp.config import DemoAppSettings
 from seqpulse.gateway.admin import create_token, create_user
 from seqpulse.gateway.app import create_app as create_gateway
 from seqpulse.gateway.config import GatewaySettings
-
 from tests.support import eventually
 
 pytestmark = [pytest.mark.e2e, pytest.mark.nats, pytest.mark.postgres]

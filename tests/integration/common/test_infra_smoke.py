@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 import pytest
+
 from seqpulse.common.bus.client import Bus
 
 pytestmark = [pytest.mark.nats, pytest.mark.postgres]

@@ -7,10 +7,11 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from gateway_harness import FakeApp, Harness
+
 from seqpulse.common.bus.client import Bus
 from seqpulse.gateway.app import create_app
 from seqpulse.gateway.config import GatewaySettings
+from tests.integration.gateway.gateway_harness import FakeApp, Harness
 
 
 @pytest.fixture
@@ -18,6 +19,7 @@ async def fake_app() -> AsyncIterator[FakeApp]:
     fake = FakeApp()
     app = web.Application()
     app.router.add_get("/seqpulse-metrics", fake.handle)
+    app.router.add_get("/other-metrics", fake.handle)
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     fake.url = str(server.make_url("/seqpulse-metrics"))

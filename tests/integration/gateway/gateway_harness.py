@@ -10,6 +10,7 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+
 from seqpulse.common.hmac_v2 import HmacRejected, HmacVerifier
 from seqpulse.gateway.admin import create_token, create_user
 from seqpulse.gateway.app import RESOURCES
@@ -29,7 +30,6 @@ TABLES = (
     "project_api_keys",
     "project_endpoint_events",
     "deployments",
-    "gateway_outbox",
 )
 
 
@@ -106,8 +106,20 @@ class Harness:
         return response.status, await response.json()
 
     async def counts(self) -> dict[str, int]:
+        """Rows of every gateway table, plus the messages it published (once the relay caught up)."""
+
+        async def drained() -> bool:
+            async with self.pool.acquire() as conn:
+                return bool(await conn.fetchval("SELECT count(*) FROM gateway_outbox") == 0)
+
+        await eventually(drained, what="the outbox to drain")
         async with self.pool.acquire() as conn:
-            return {t: await conn.fetchval(f"SELECT count(*) FROM {t}") for t in TABLES}  # noqa: S608  # fixed names
+            counts = {t: await conn.fetchval(f"SELECT count(*) FROM {t}") for t in TABLES}  # noqa: S608  # fixed names
+        stream = await self.app[RESOURCES].bus.js.stream_info(
+            f"{self.settings.bus_prefix.upper()}_DEPLOYMENTS"
+        )
+        counts["published"] = stream.state.messages
+        return counts
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from gateway_harness import Harness, bearer
+
+from tests.integration.gateway.gateway_harness import Harness, bearer
 
 pytestmark = [pytest.mark.postgres, pytest.mark.nats]
 

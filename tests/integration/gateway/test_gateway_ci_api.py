@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from gateway_harness import Harness, bearer
+
+from tests.integration.gateway.gateway_harness import Harness, bearer
 
 pytestmark = [pytest.mark.postgres, pytest.mark.nats]
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from gateway_harness import Harness, eventually
 from nats.js.errors import NotFoundError
+
 from seqpulse.common.messages.deployments import DeploymentFinished, DeploymentTriggered
 from seqpulse.gateway.app import RESOURCES
+from tests.integration.gateway.gateway_harness import Harness, eventually
 
 pytestmark = [pytest.mark.postgres, pytest.mark.nats]
 
@@ -26,26 +27,26 @@ async def _outbox_empty(gw: Harness) -> bool:
 
 async def test_trigger_publishes_deployment_triggered_exactly_once(gw: Harness) -> None:
     project = await gw.project(await gw.token())
-    _, dep = await gw.trigger(project["api_key"], idempotency_key="once")
     subject = DeploymentTriggered.subject(gw.settings.bus_prefix)
     assert subject == f"{gw.settings.bus_prefix}.deployments.v1.triggered"
-
-    async def published() -> bool:
-        return await _outbox_empty(gw) and await _stream_count(gw, subject) == 1
-
-    await eventually(published, what="the relay to publish DeploymentTriggered")
-    await gw.trigger(project["api_key"], idempotency_key="once")  # existing: announces nothing new
-    assert await _stream_count(gw, subject) == 1
-    assert await _outbox_empty(gw)
-
-    stream = f"{gw.settings.bus_prefix.upper()}_DEPLOYMENTS"
-    raw = await gw.app[RESOURCES].bus.js.get_last_msg(stream, subject)
-    message = DeploymentTriggered.from_bytes(raw.data or b"")
+    # A subscriber like the collector's: an ordered consumer on the stream, from the start.
+    subscription = await gw.app[RESOURCES].bus.js.subscribe(subject, ordered_consumer=True)
+    try:
+        _, dep = await gw.trigger(project["api_key"], idempotency_key="once")
+        raw = await subscription.next_msg(timeout=10)
+    finally:
+        await subscription.unsubscribe()
+    message = DeploymentTriggered.from_bytes(raw.data)
     assert message.deployment_id == uuid.UUID(dep["deployment_id"])
     assert str(message.project_id) == project["id"]
     assert (message.env, message.plan) == ("prod", "free")
     assert raw.headers is not None and raw.headers["Nats-Msg-Id"] == message.message_id
     assert "traceparent" in raw.headers  # the request's trace continues in the collector
+
+    await eventually(lambda: _outbox_empty(gw), what="the outbox row to be deleted after publishing")
+    await gw.trigger(project["api_key"], idempotency_key="once")  # existing: announces nothing new
+    assert await _outbox_empty(gw)
+    assert await _stream_count(gw, subject) == 1
 
 
 async def test_finish_publishes_deployment_finished_with_the_window(gw: Harness) -> None:

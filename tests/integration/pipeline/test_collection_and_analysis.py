@@ -9,6 +9,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+
 from seqpulse.analyzer.app import AnalyzerService
 from seqpulse.analyzer.config import AnalyzerSettings
 from seqpulse.collector.app import CollectorService
@@ -16,7 +17,6 @@ from seqpulse.collector.config import CollectorSettings
 from seqpulse.common.bus import Bus
 from seqpulse.common.messages import DeploymentFinished, DeploymentTriggered, WindowClosed
 from seqpulse.common.secretbox import SecretBox
-
 from tests.support import SECRET_KEY, FakeApp, SeedFn, eventually
 
 pytestmark = [pytest.mark.nats, pytest.mark.postgres]

@@ -11,9 +11,9 @@ from typing import Any
 
 import asyncpg
 import pytest
+
 from seqpulse.common.bus import Bus
 from seqpulse.common.messages import DeploymentFinished, DeploymentTriggered, WindowClosed
-
 from tests.support import FakeApp, SeedFn, eventually
 
 pytestmark = [pytest.mark.nats, pytest.mark.postgres]

@@ -7,6 +7,7 @@ import hmac
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+
 from seqpulse.common.hmac_v2 import (
     HmacRejected,
     HmacVerifier,

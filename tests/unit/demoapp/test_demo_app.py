@@ -16,6 +16,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+
 from seqpulse.common.hmac_v2 import signed_headers
 from seqpulse.demoapp.app import bind_traffic_target, create_app
 from seqpulse.demoapp.config import MIB, DemoAppSettings, load_settings

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from aiohttp import web
+
 from seqpulse.demoapp.app import bind_traffic_target, create_app
 from seqpulse.demoapp.config import DemoAppSettings, load_settings
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
+
 from seqpulse.common.hmac_v2 import HmacRejected, HmacVerifier, canonicalize_path
 from seqpulse.demoapp.config import DemoAppSettings
 from seqpulse.demoapp.regression import (

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import asyncpg
+
 from seqpulse.analyzer.config import AnalyzerSettings
 from seqpulse.analyzer.handlers import WindowHandlers
 from seqpulse.analyzer.repository import OUTBOX, AnalyzerRepository

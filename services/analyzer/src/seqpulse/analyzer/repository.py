@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+
 from seqpulse.analyzer.model import AnalysisResult, Sample
 from seqpulse.common.db.outbox import enqueue
 from seqpulse.common.db.pool import Conn

@@ -6,6 +6,7 @@ from typing import Any
 
 import aiohttp
 import asyncpg
+
 from seqpulse.collector.config import CollectorSettings
 from seqpulse.collector.handlers import DeploymentHandlers
 from seqpulse.collector.repository import OUTBOX, CollectorRepository

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import aiohttp
+
 from seqpulse.common.app_metrics import AppMetrics, InvalidMetrics, parse_app_metrics
 from seqpulse.common.hmac_v2 import signed_headers
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
+
 from seqpulse.collector.schedule import PlannedJob
 from seqpulse.common.app_metrics import AppMetrics
 from seqpulse.common.db.outbox import enqueue

@@ -12,6 +12,7 @@ from typing import Any
 import aiohttp
 import asyncpg
 from opentelemetry import trace
+
 from seqpulse.collector import metrics
 from seqpulse.collector.config import CollectorSettings
 from seqpulse.collector.probe import ProbeFailed, ProbeOk, ProbeRejected, ProbeResult, probe

@@ -10,6 +10,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 from opentelemetry import trace
+
 from seqpulse.common.bus.streams import CONSUMERS, STREAMS, ConsumerSpec, StreamSpec
 from seqpulse.common.logging import get_logger
 from seqpulse.common.messages.base import Message

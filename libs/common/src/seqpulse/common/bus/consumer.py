@@ -15,6 +15,7 @@ import nats.js.errors
 from nats.aio.msg import Msg
 from opentelemetry import trace
 from pydantic import ValidationError
+
 from seqpulse.common.bus.client import Bus
 from seqpulse.common.bus.streams import ConsumerSpec
 from seqpulse.common.errors import PermanentError, RetryableError

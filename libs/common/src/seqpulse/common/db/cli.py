@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import asyncpg
+
 from seqpulse.common.config import CommonSettings
 from seqpulse.common.db.migrate import migrate
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import asyncpg
 from opentelemetry import context as otel_context
+
 from seqpulse.common.bus.client import Bus
 from seqpulse.common.db.pool import Conn
 from seqpulse.common.logging import get_logger

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Literal
 
 from pydantic import Field
+
 from seqpulse.common.messages.base import Message
 
 

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from aiohttp import web
+
 from seqpulse.common.logging import get_logger
 from seqpulse.common.telemetry.metrics import metrics_handler
 

@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 import asyncpg
+
 from seqpulse.common.db.migrate import migrate
 
 TEMPLATE_DB = "seqpulse_template"

@@ -1,0 +1,85 @@
+"""The composition root: settings in, a wired aiohttp application out."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import aiohttp
+from aiohttp import web
+
+from seqpulse.common.bus.client import Bus
+from seqpulse.common.db.outbox import OutboxRelay
+from seqpulse.common.db.pool import create_pool
+from seqpulse.common.logging import get_logger
+from seqpulse.gateway.config import GatewaySettings
+from seqpulse.gateway.middlewares import body_limit, observe, problems
+from seqpulse.gateway.probe import EndpointProbe
+from seqpulse.gateway.resources import Resources
+from seqpulse.gateway.routes import Operation, ci, deployments, docs, endpoint, health, projects, tokens
+
+log = get_logger(__name__)
+RESOURCES = web.AppKey("resources", Resources)
+OPERATIONS = web.AppKey("operations", list[Operation])
+
+
+def create_app(settings: GatewaySettings) -> web.Application:
+    """Routes and middlewares now; the pool, NATS, the outbox relay and the HTTP client at startup."""
+    res = Resources(settings)
+    app = web.Application(
+        # Outermost first: observe sees the final status of everything, including problem answers.
+        middlewares=[observe, problems, body_limit(settings.max_body_bytes)],
+        client_max_size=settings.max_body_bytes,
+    )
+    app[RESOURCES] = res
+
+    async def database(_app: web.Application) -> AsyncIterator[None]:
+        res.pool_or_none = await create_pool(
+            settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
+        )
+        yield
+        await res.pool_or_none.close()
+        res.pool_or_none = None
+
+    async def nats(_app: web.Application) -> AsyncIterator[None]:
+        res.bus_or_none = await Bus.connect(settings.nats_url, settings.bus_prefix, name="seqpulse-gateway")
+        yield
+        await res.bus_or_none.close()
+        res.bus_or_none = None
+
+    async def outbox(_app: web.Application) -> AsyncIterator[None]:
+        relay = OutboxRelay(res.pool, res.bus, "gateway_outbox")
+        task = asyncio.create_task(relay.run(), name="gateway:outbox-relay")
+        res.relay_or_none = relay
+        yield
+        # stop() drains: rows committed before shutdown are published before NATS closes.
+        relay.stop()
+        await task
+        res.relay_or_none = None
+
+    async def http_client(_app: web.Application) -> AsyncIterator[None]:
+        async with aiohttp.ClientSession() as session:
+            res.probe_or_none = EndpointProbe(
+                session,
+                timeout=settings.probe_timeout_seconds,
+                allow_private=settings.allow_private_endpoints,
+            )
+            yield
+            res.probe_or_none = None
+
+    # aiohttp runs these in order at startup and tears down only what started, in reverse.
+    app.cleanup_ctx.extend([database, nats, outbox, http_client])
+
+    operations = [
+        *ci.operations(res),
+        *projects.operations(res),
+        *endpoint.operations(res),
+        *tokens.operations(res),
+        *deployments.operations(res),
+        *health.operations(res),
+    ]
+    operations += docs.operations(res, operations)
+    for op in operations:
+        app.router.add_route(op.method, op.path, op.handler)
+    app[OPERATIONS] = operations
+    return app

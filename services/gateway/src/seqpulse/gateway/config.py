@@ -1,0 +1,50 @@
+"""The gateway's settings: where it listens, its limits, and the timings of the CI API."""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field
+
+from seqpulse.common.config import CommonSettings
+
+
+def _env(name: str) -> AliasChoices:
+    # `populate_by_name` (inherited) keeps the field name usable as a keyword, e.g. in tests.
+    return AliasChoices(name)
+
+
+class GatewaySettings(CommonSettings):
+    """Read from the environment like every service's settings; field names work as keywords too."""
+
+    host: str = Field(default="127.0.0.1", validation_alias=_env("SEQPULSE_GATEWAY_HOST"))
+    port: int = Field(default=8080, ge=0, le=65535, validation_alias=_env("SEQPULSE_GATEWAY_PORT"))
+    # Every JSON body we accept is a few hundred bytes; 1 MiB leaves room without inviting abuse.
+    max_body_bytes: int = Field(
+        default=1024 * 1024, ge=1024, validation_alias=_env("SEQPULSE_GATEWAY_MAX_BODY_BYTES")
+    )
+    # A deployment never finished (a cancelled pipeline) stops blocking its env after this long.
+    running_ttl_seconds: float = Field(
+        default=3600.0, gt=0, validation_alias=_env("SEQPULSE_RUNNING_DEPLOYMENT_TTL_SECONDS")
+    )
+    # How the gateway is reached from outside: shown in docs and used for the OpenAPI `servers` entry.
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8080", validation_alias=_env("SEQPULSE_PUBLIC_BASE_URL")
+    )
+    ci_rate_limit_per_minute: int = Field(
+        default=100, ge=1, validation_alias=_env("SEQPULSE_CI_RATE_LIMIT_PER_MINUTE")
+    )
+    hmac_preflight_cache_seconds: float = Field(
+        default=120.0, ge=0, validation_alias=_env("SEQPULSE_HMAC_PREFLIGHT_CACHE_TTL")
+    )
+    probe_timeout_seconds: float = Field(
+        default=2.5, gt=0, le=30, validation_alias=_env("SEQPULSE_GATEWAY_PROBE_TIMEOUT_SECONDS")
+    )
+    # Endpoint tests and preflights make the gateway GET a URL chosen by a user. On a shared deployment,
+    # set this to false so loopback, private and link-local addresses are refused (SSRF). Local runs and
+    # tests probe apps on 127.0.0.1, hence the default.
+    allow_private_endpoints: bool = Field(
+        default=True, validation_alias=_env("SEQPULSE_ALLOW_PRIVATE_ENDPOINTS")
+    )
+    collector_heartbeat_stale_seconds: float = Field(
+        default=30.0, gt=0, validation_alias=_env("SEQPULSE_COLLECTOR_HEARTBEAT_STALE_SECONDS")
+    )
+    drain_seconds: float = Field(default=10.0, ge=0, validation_alias=_env("SEQPULSE_GATEWAY_DRAIN_SECONDS"))

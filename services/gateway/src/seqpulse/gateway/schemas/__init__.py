@@ -1,0 +1,82 @@
+"""The gateway's HTTP models: `*Request` bodies and queries, `*Response` answers (also the OpenAPI)."""
+
+from seqpulse.gateway.schemas.ci import FinishRequest, FinishResponse, TriggerRequest, TriggerResponse
+from seqpulse.gateway.schemas.common import ProblemResponse
+from seqpulse.gateway.schemas.health import (
+    DbCheckResponse,
+    HealthResponse,
+    ReadyResponse,
+    SchedulerHealthResponse,
+    SchedulerSnapshot,
+)
+from seqpulse.gateway.schemas.projects import (
+    ApiKeyResponse,
+    EndpointResponse,
+    EndpointTestResponse,
+    EndpointUpdateRequest,
+    HmacSecretResponse,
+    ProjectCreatedResponse,
+    ProjectCreateRequest,
+    ProjectListResponse,
+    ProjectResponse,
+    ProjectUpdateRequest,
+)
+from seqpulse.gateway.schemas.reads import (
+    DeploymentDetailQuery,
+    DeploymentListQuery,
+    DeploymentListResponse,
+    DeploymentMetricsResponse,
+    DeploymentResponse,
+    HintView,
+    MetricSampleView,
+    SdhItem,
+    SdhListResponse,
+    SdhQuery,
+    VerdictView,
+    WindowView,
+)
+from seqpulse.gateway.schemas.tokens import (
+    TokenCreatedResponse,
+    TokenCreateRequest,
+    TokenListResponse,
+    TokenResponse,
+)
+
+__all__ = [
+    "ApiKeyResponse",
+    "DbCheckResponse",
+    "DeploymentDetailQuery",
+    "DeploymentListQuery",
+    "DeploymentListResponse",
+    "DeploymentMetricsResponse",
+    "DeploymentResponse",
+    "EndpointResponse",
+    "EndpointTestResponse",
+    "EndpointUpdateRequest",
+    "FinishRequest",
+    "FinishResponse",
+    "HealthResponse",
+    "HintView",
+    "HmacSecretResponse",
+    "MetricSampleView",
+    "ProblemResponse",
+    "ProjectCreateRequest",
+    "ProjectCreatedResponse",
+    "ProjectListResponse",
+    "ProjectResponse",
+    "ProjectUpdateRequest",
+    "ReadyResponse",
+    "SchedulerHealthResponse",
+    "SchedulerSnapshot",
+    "SdhItem",
+    "SdhListResponse",
+    "SdhQuery",
+    "TokenCreateRequest",
+    "TokenCreatedResponse",
+    "TokenListResponse",
+    "TokenResponse",
+    "TriggerRequest",
+    "TriggerResponse",
+    "VerdictView",
+    "WindowView",
+]

@@ -1,0 +1,1 @@
+"""Gateway integration tests: the real app against real Postgres and NATS."""
