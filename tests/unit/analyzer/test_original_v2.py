@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+
 from seqpulse.analyzer.model import AnalysisInput, AnalysisResult, MetricComparison, Sample
 from seqpulse.analyzer.policies import (
     DEFAULT_POLICY,

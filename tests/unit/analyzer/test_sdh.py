@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from seqpulse.analyzer.model import AnalysisInput, AnalysisResult, Hint, Sample
 from seqpulse.analyzer.policies.original_v2 import OriginalV2Policy
 from seqpulse.analyzer.policies.original_v2_hints import generate_hints
