@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 import random
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +42,7 @@ class DemoState:
     memory: MemoryMeter
     verifier: HmacVerifier | None = None
     generator: TrafficGenerator | None = None
+    stop_traffic: Callable[[], Awaitable[None]] | None = None
     rng: random.Random = field(default_factory=random.Random)
 
 
@@ -216,10 +217,18 @@ async def _traffic(app: web.Application) -> AsyncIterator[None]:
         state.settings.rps, fraction=lambda: state.regressions.traffic_fraction, rng=state.rng
     )
     state.generator = generator
-    async with running(generator):
+    async with running(generator) as stop:
+        state.stop_traffic = stop
         yield
     state.generator = None
     state.regressions.clear()  # drops the memory ballast with everything else
+
+
+async def _stop_traffic(app: web.Application) -> None:
+    """On shutdown, before the server drops its connections: no self-request is cut mid-flight."""
+    stop = app[STATE].stop_traffic
+    if stop is not None:
+        await stop()
 
 
 def bind_traffic_target(app: web.Application, base_url: str) -> None:
@@ -250,6 +259,7 @@ def create_app(settings: DemoAppSettings) -> web.Application:
         ),
     )
     app.cleanup_ctx.append(_traffic)
+    app.on_shutdown.append(_stop_traffic)
     app.router.add_get(WORK_PATH, work)
     app.router.add_get(settings.metrics_path, metrics)
     app.router.add_get("/admin/state", admin_state)

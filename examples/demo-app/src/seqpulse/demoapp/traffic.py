@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import aiohttp
@@ -100,16 +100,20 @@ class TrafficGenerator:
 
 
 @contextlib.asynccontextmanager
-async def running(generator: TrafficGenerator) -> AsyncIterator[None]:
-    """Run ``generator`` in the background for the duration of the block."""
+async def running(generator: TrafficGenerator) -> AsyncIterator[Callable[[], Awaitable[None]]]:
+    """Run ``generator`` in the background for the duration of the block; yields an early `stop`."""
     task = asyncio.create_task(generator.run(), name="seqpulse-demo-traffic")
     task.add_done_callback(_log_crash)
-    try:
-        yield
-    finally:
+
+    async def stop() -> None:
         task.cancel()
         # wait() rather than awaiting the task: a cancellation aimed at us must not be swallowed.
         await asyncio.wait([task])
+
+    try:
+        yield stop
+    finally:
+        await stop()
 
 
 def _log_crash(task: asyncio.Task[None]) -> None:
