@@ -39,8 +39,3 @@ class AnalyzerService(Service):
         self.spawn(relay.run(), "outbox relay", relay.stop)
         self.spawn(consumer.run(), "consumer", consumer.stop)
         await super().start()
-
-    async def checks(self) -> dict[str, bool]:
-        checks = await super().checks()
-        checks["nats"] = self.bus is not None and self.bus.nc.is_connected
-        return checks

@@ -56,15 +56,3 @@ class CollectorService(Service):
         self.spawn(scheduler.run(), "scheduler", scheduler.stop)
         self.spawn(consumer.run(), "consumer", consumer.stop)
         await super().start()
-
-    async def checks(self) -> dict[str, bool]:
-        checks = await super().checks()
-        checks["nats"] = self.bus is not None and self.bus.nc.is_connected
-        checks["db"] = False
-        if self.pool is not None:
-            try:
-                async with self.pool.acquire(timeout=2) as conn:
-                    checks["db"] = await conn.fetchval("SELECT true") is True
-            except Exception:  # a readiness probe reports, it does not raise
-                checks["db"] = False
-        return checks

@@ -56,8 +56,23 @@ class Service:
         self._closers.append((name, closer))
 
     async def checks(self) -> dict[str, bool]:
-        """Readiness checks by name; the service is ready when all are true."""
-        return {"started": self.started and not self.stopping}
+        """Readiness checks by name; the service is ready when all are true.
+
+        Started and not draining, and, for the connections the service opened (`self.pool`,
+        `self.bus`), Postgres answering and NATS connected.
+        """
+        checks = {"started": self.started and not self.stopping}
+        pool = getattr(self, "pool", None)
+        if pool is not None:
+            try:
+                async with pool.acquire(timeout=2) as conn:
+                    checks["db"] = await conn.fetchval("SELECT true") is True
+            except Exception:  # a readiness probe reports, it does not raise
+                checks["db"] = False
+        bus = getattr(self, "bus", None)
+        if bus is not None:
+            checks["nats"] = bool(bus.nc.is_connected)
+        return checks
 
     async def stop(self, timeout: float = 10.0) -> None:
         """Drain: stop taking work, let in-flight work finish (up to `timeout`), then close in reverse."""
