@@ -47,6 +47,14 @@ class AnalyzerRepository:
     async def latest_verdict(self, deployment_id: uuid.UUID, conn: Conn) -> asyncpg.Record | None:
         return await conn.fetchrow(Q.latest_verdict, deployment_id)
 
+    async def verdict_by_request(self, request_id: uuid.UUID, conn: Conn) -> asyncpg.Record | None:
+        return await conn.fetchrow(Q.verdict_by_request, request_id)
+
+    async def analysed_deployments(
+        self, project_id: uuid.UUID, limit: int, conn: Conn
+    ) -> list[asyncpg.Record]:
+        return list(await conn.fetch(Q.project_analysed_deployments, project_id, limit))
+
     async def store(
         self,
         deployment_id: uuid.UUID,
@@ -56,9 +64,12 @@ class AnalyzerRepository:
         cause: str,
         previous: str | None,
         conn: Conn,
+        *,
+        request_id: uuid.UUID | None = None,
+        announce: bool = True,
     ) -> uuid.UUID | None:
-        """Store a verdict version with all its hints and its announcement, or nothing if that version
-        exists already (another delivery or replica got there first)."""
+        """Store a verdict version with all its hints (and, if `announce`, its announcement), or nothing
+        if that version exists already (another delivery or replica got there first)."""
         data = result.to_dict()
         verdict_id = await conn.fetchval(
             Q.insert_verdict,
@@ -74,6 +85,7 @@ class AnalyzerRepository:
             data["data_quality"],
             data["comparisons"],
             cause,
+            request_id,
         )
         if verdict_id is None:
             return None
@@ -102,6 +114,8 @@ class AnalyzerRepository:
                 for h, hint_data in zip(result.hints, data["hints"], strict=True)
             ],
         )
+        if not announce:
+            return uuid.UUID(str(verdict_id))
         await enqueue(
             conn,
             OUTBOX,

@@ -16,7 +16,17 @@ from seqpulse.gateway.config import GatewaySettings
 from seqpulse.gateway.middlewares import body_limit, observe, problems
 from seqpulse.gateway.probe import EndpointProbe
 from seqpulse.gateway.resources import Resources
-from seqpulse.gateway.routes import Operation, ci, deployments, docs, endpoint, health, projects, tokens
+from seqpulse.gateway.routes import (
+    Operation,
+    analysis,
+    ci,
+    deployments,
+    docs,
+    endpoint,
+    health,
+    projects,
+    tokens,
+)
 
 log = get_logger(__name__)
 RESOURCES = web.AppKey("resources", Resources)
@@ -76,6 +86,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
         *endpoint.operations(res),
         *tokens.operations(res),
         *deployments.operations(res),
+        *analysis.operations(res),
         *health.operations(res),
     ]
     operations += docs.operations(res, operations)
