@@ -59,6 +59,9 @@ class DataQuality:
     score: float
     issues: tuple[str, ...]
     blocks_ok: bool
+    # Optional, for policies that judge a subset of the samples (None: not reported).
+    usable_post_samples: int | None = None
+    expected_post_samples: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +97,14 @@ class MetricComparison:
     tolerance: float | None
     failed: bool
     critical: bool
+    # Optional evidence of statistical policies; original-v2 leaves them unset.
+    status: str | None = None  # pass | warn | fail | inconclusive | skipped
+    test: str | None = None
+    change: float | None = None  # ratio (traffic, latency) or difference (error rate, CPU, memory)
+    interval: tuple[float, float] | None = None
+    p_value: float | None = None
+    min_detectable: float | None = None  # smallest change detectable with 80% power, same unit as change
+    evidence: Mapping[str, Any] = field(default_factory=_empty_settings)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from seqpulse.analyzer.model import Policy
+from seqpulse.analyzer.policies.evidence_v1 import EvidenceV1Policy
 from seqpulse.analyzer.policies.original_v2 import OriginalV2Policy
 
 POLICIES: dict[str, Policy] = {
     OriginalV2Policy.name: OriginalV2Policy(),
+    EvidenceV1Policy.name: EvidenceV1Policy(),
 }
 POLICY_NAMES: tuple[str, ...] = tuple(POLICIES)
 DEFAULT_POLICY = "original-v2"
