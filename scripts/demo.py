@@ -62,7 +62,11 @@ async def call(http: aiohttp.ClientSession, method: str, url: str, **kwargs: Any
 
 
 async def run_demo(
-    base: str, database_url: str, check_alive: Callable[[], None], log: Callable[[str], None]
+    base: str,
+    database_url: str,
+    check_alive: Callable[[], None],
+    log: Callable[[str], None],
+    sequence_seconds: int,
 ) -> dict[str, Any]:
     previous = json.loads((RUN / "demo.json").read_text()) if (RUN / "demo.json").exists() else None
     async with aiohttp.ClientSession() as http:
@@ -94,6 +98,14 @@ async def run_demo(
                 )
                 await call(http, "PUT", f"{app['admin']}/admin/hmac", json={"secret": secret["hmac_secret"]})
             await call(http, "POST", f"{base}/projects/{project['id']}/endpoint/test", headers=auth)
+            # The demo apps measure over one sequence (60 s in production): the policy must know.
+            await call(
+                http,
+                "PUT",
+                f"{base}/projects/{project['id']}/policy",
+                headers=auth,
+                json={"settings": {"app_window_seconds": sequence_seconds, "sensitivity": "high"}},
+            )
             projects.append(
                 {"id": project["id"], "name": project["name"], "api_key": project["api_key"], "app": app}
             )

@@ -139,7 +139,7 @@ def main() -> None:
     parser.add_argument("--nats-port", type=int, default=int(os.environ.get("SEQPULSE_NATS_PORT", "4222")))
     parser.add_argument("--pg-port", type=int, default=int(os.environ.get("SEQPULSE_PG_PORT", "5433")))
     parser.add_argument(
-        "--sequence-seconds", type=int, default=int(os.environ.get("SEQPULSE_SEQUENCE_SECONDS", "5"))
+        "--sequence-seconds", type=int, default=int(os.environ.get("SEQPULSE_SEQUENCE_SECONDS", "3"))
     )
     parser.add_argument("--no-demo", action="store_true", help="start the stack without running the demo")
     parser.add_argument("--exit-after-demo", action="store_true", help="stop once the demo verdicts are in")
@@ -169,7 +169,7 @@ def main() -> None:
         gateway = stack.spawn("gateway", [str(BIN / "seqpulse-gateway")], env)
         stack.spawn("collector", [str(BIN / "seqpulse-collector")], {**env, "SEQPULSE_HEALTH_PORT": "8081"})
         stack.spawn("analyzer", [str(BIN / "seqpulse-analyzer")], {**env, "SEQPULSE_HEALTH_PORT": "8082"})
-        demo_env = {"SEQPULSE_DEMO_WINDOW_SECONDS": str(args.sequence_seconds)}
+        demo_env = {"SEQPULSE_DEMO_WINDOW_SECONDS": str(args.sequence_seconds), "SEQPULSE_DEMO_RPS": "60"}
         stack.spawn("demo-app-checkout", [str(BIN / "seqpulse-demo-app"), "--port", "8090"], demo_env)
         stack.spawn("demo-app-payments", [str(BIN / "seqpulse-demo-app"), "--port", "8091"], demo_env)
         base = f"http://127.0.0.1:{args.gateway_port}"
@@ -179,7 +179,7 @@ def main() -> None:
         if not args.no_demo:
             from scripts.demo import run_demo
 
-            info = asyncio.run(run_demo(base, database_url, stack.check_alive, log))
+            info = asyncio.run(run_demo(base, database_url, stack.check_alive, log, args.sequence_seconds))
             (RUN / "demo.json").write_text(json.dumps(info, indent=2))
             print_summary(info)
         if args.exit_after_demo:

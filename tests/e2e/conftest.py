@@ -58,6 +58,13 @@ class Stack:
         else:
             await self.call("DELETE", f"{self.demo}/admin/hmac")
         await self.call("POST", f"/projects/{project['id']}/endpoint/test", headers=self.auth)
+        # The demo app measures over 1 s windows here (60 s in production): the policy must know.
+        await self.call(
+            "PUT",
+            f"/projects/{project['id']}/policy",
+            headers=self.auth,
+            json={"settings": {"app_window_seconds": 1}},
+        )
         return project
 
     async def deploy(self, project: dict[str, Any], regression: dict[str, Any] | None) -> dict[str, Any]:
@@ -89,7 +96,7 @@ async def stack(service_env: dict[str, Any], bus: Bus, pool: Pool) -> AsyncItera
     analyzer = AnalyzerService(AnalyzerSettings(**service_env))
     await collector.start()
     await analyzer.start()
-    demo_app = create_demo_app(DemoAppSettings(rps=40, window_seconds=1.0))
+    demo_app = create_demo_app(DemoAppSettings(rps=100, window_seconds=1.0))
     demo = TestServer(demo_app, host="127.0.0.1")
     await demo.start_server()
     bind_traffic_target(demo_app, str(demo.make_url("")).rstrip("/"))

@@ -13,7 +13,7 @@ from seqpulse.analyzer.model import AnalysisInput, AnalysisResult, MetricCompari
 from seqpulse.analyzer.policies import POLICY_NAMES, get_policy
 from seqpulse.analyzer.policies.evidence_judgement import parse_detail
 from seqpulse.analyzer.policies.evidence_v1 import EvidenceV1Policy
-from seqpulse.analyzer.settings import InvalidPolicySettingsError
+from seqpulse.common.policy_settings import InvalidPolicySettingsError
 
 T0 = datetime(2026, 2, 19, 12, 0, tzinfo=UTC)
 FINISH = 180.0  # seconds after the pre sample: the deploy took three minutes

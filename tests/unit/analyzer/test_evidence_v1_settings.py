@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from seqpulse.analyzer.settings import ALPHAS, InvalidPolicySettingsError, PolicySettings, load_settings
+from seqpulse.common.policy_settings import ALPHAS, InvalidPolicySettingsError, PolicySettings, load_settings
 
 
 def test_no_settings_are_the_defaults() -> None:
@@ -52,3 +52,10 @@ def test_critical_metrics_are_deduplicated_in_order() -> None:
 def test_settings_are_immutable() -> None:
     with pytest.raises(ValueError, match="frozen"):
         PolicySettings().sensitivity = "high"  # type: ignore[misc]  # the point: assignment must fail
+
+
+def test_the_registry_serves_exactly_the_policies_the_gateway_accepts() -> None:
+    from seqpulse.analyzer.policies import POLICY_NAMES
+    from seqpulse.common.policy_settings import KNOWN_POLICIES
+
+    assert sorted(POLICY_NAMES) == sorted(KNOWN_POLICIES)

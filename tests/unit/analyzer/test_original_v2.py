@@ -510,9 +510,9 @@ def test_analysis_input_rejects_an_empty_window() -> None:
         AnalysisInput(PRE, (), window_sequences=5, sequence_seconds=0, analyzed_at=T0)
 
 
-def test_registry_serves_original_v2_as_the_default() -> None:
-    assert DEFAULT_POLICY == "original-v2"
-    assert DEFAULT_POLICY in POLICY_NAMES
+def test_registry_serves_original_v2_by_name_and_evidence_v1_by_default() -> None:
+    assert DEFAULT_POLICY == "evidence-v1"
+    assert "original-v2" in POLICY_NAMES
     policy = get_policy("original-v2")
     assert policy.name == "original-v2"
     assert (

@@ -24,6 +24,7 @@ from seqpulse.gateway.routes import (
     docs,
     endpoint,
     health,
+    policy,
     projects,
     tokens,
 )
@@ -87,6 +88,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
         *tokens.operations(res),
         *deployments.operations(res),
         *analysis.operations(res),
+        *policy.operations(res),
         *health.operations(res),
     ]
     operations += docs.operations(res, operations)

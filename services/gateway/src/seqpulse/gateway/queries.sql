@@ -136,3 +136,9 @@ SET state = 'finished', pipeline_result = $2, finished_at = now(),
     duration_ms = greatest(0, (extract(epoch FROM now() - started_at) * 1000)::bigint)
 WHERE id = $1 AND state = 'running'
 RETURNING *;
+
+-- name: project_policy
+SELECT analysis_policy, policy_settings FROM projects WHERE id = $1;
+
+-- name: set_project_policy
+UPDATE projects SET analysis_policy = $2, policy_settings = $3, updated_at = now() WHERE id = $1;

@@ -15,7 +15,7 @@ from typing import Any
 
 from seqpulse.analyzer.model import AnalysisInput, Sample
 from seqpulse.analyzer.policies import POLICY_NAMES
-from seqpulse.analyzer.settings import InvalidPolicySettingsError, load_settings
+from seqpulse.common.policy_settings import InvalidPolicySettingsError, load_settings
 
 ANALYSIS_FIELDS = frozenset(
     {"id", "pre", "post", "analyzed_at", "window_sequences", "sequence_seconds", "policy", "settings"}

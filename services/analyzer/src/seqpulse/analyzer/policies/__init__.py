@@ -5,13 +5,14 @@ from __future__ import annotations
 from seqpulse.analyzer.model import Policy
 from seqpulse.analyzer.policies.evidence_v1 import EvidenceV1Policy
 from seqpulse.analyzer.policies.original_v2 import OriginalV2Policy
+from seqpulse.common.policy_settings import DEFAULT_POLICY as COMMON_DEFAULT
 
 POLICIES: dict[str, Policy] = {
     OriginalV2Policy.name: OriginalV2Policy(),
     EvidenceV1Policy.name: EvidenceV1Policy(),
 }
 POLICY_NAMES: tuple[str, ...] = tuple(POLICIES)
-DEFAULT_POLICY = "original-v2"
+DEFAULT_POLICY = COMMON_DEFAULT
 
 
 class UnknownPolicyError(ValueError):

@@ -29,8 +29,8 @@ from seqpulse.analyzer.policies.evidence_judgement import (
     unjudged,
 )
 from seqpulse.analyzer.policies.evidence_window import Point, Window
-from seqpulse.analyzer.settings import PolicySettings
 from seqpulse.analyzer.stats import binom_sf, norm_ppf, poisson_sf, wilson
+from seqpulse.common.policy_settings import PolicySettings
 
 MAX_DISPERSION = 10.0
 MIN_EXPECTED_FOR_DISPERSION = 5.0  # below this per sequence, Pearson's statistic says nothing

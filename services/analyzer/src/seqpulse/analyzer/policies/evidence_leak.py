@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from seqpulse.analyzer.policies.evidence_judgement import degrees, format_detail, p_text
 from seqpulse.analyzer.policies.evidence_window import Window
-from seqpulse.analyzer.settings import PolicySettings
 from seqpulse.analyzer.stats import ols_slope, t_sf
+from seqpulse.common.policy_settings import PolicySettings
 
 MIN_POINTS = 4
 SUSTAIN_POINTS = 8  # from here on the second half is long enough to have a slope of its own

@@ -30,8 +30,8 @@ from seqpulse.analyzer.policies.evidence_judgement import (
     unjudged,
 )
 from seqpulse.analyzer.policies.evidence_window import Point, Window
-from seqpulse.analyzer.settings import PolicySettings
 from seqpulse.analyzer.stats import sample_variance, t_ppf, t_sf
+from seqpulse.common.policy_settings import PolicySettings
 
 # se(log p95) of n lognormal latencies is ~2.1 sigma / sqrt(n); 1.5 is sigma ~0.7, a typical spread.
 P95_NOISE = 1.5

@@ -27,8 +27,8 @@ from seqpulse.analyzer.policies.evidence_judgement import (
     unjudged,
 )
 from seqpulse.analyzer.policies.evidence_window import Point, Window
-from seqpulse.analyzer.settings import PolicySettings
 from seqpulse.analyzer.stats import binom_sf, sample_variance, t_ppf
+from seqpulse.common.policy_settings import PolicySettings
 
 TRAFFIC_LEVEL_SD = 0.05  # floor of minute-to-minute traffic wobble beyond Poisson noise
 TRAFFIC_PRIOR_SD = 0.08  # the typical wobble, which short windows are shrunk towards

@@ -20,7 +20,7 @@ from seqpulse.analyzer.policies.evidence_leak import Leak, detect_leak
 from seqpulse.analyzer.policies.evidence_levels import judge_latency, judge_usage
 from seqpulse.analyzer.policies.evidence_traffic import judge_traffic
 from seqpulse.analyzer.policies.evidence_window import Window, build_window
-from seqpulse.analyzer.settings import PolicySettings, load_settings
+from seqpulse.common.policy_settings import PolicySettings, load_settings
 
 NAME = "evidence-v1"
 OK, WARNING, ROLLBACK = "ok", "warning", "rollback_recommended"

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from itertools import pairwise
 
 from seqpulse.analyzer.model import AnalysisInput, DataQuality, Sample
-from seqpulse.analyzer.settings import PolicySettings
+from seqpulse.common.policy_settings import PolicySettings
 
 CLOCK_SKEW_SECONDS = 30.0
 STALE_AFTER_SEQUENCES = 5

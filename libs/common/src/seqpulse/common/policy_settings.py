@@ -1,4 +1,7 @@
-"""Per-project policy settings: validated once per analysis, with errors that name the field."""
+"""Per-project analysis policy settings: the gateway validates them when saved, the analyzer applies them.
+
+Shared because both sides need the same rules; errors name the field.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from seqpulse.analyzer.model import METRICS
+from seqpulse.common.app_metrics import METRIC_NAMES as METRICS
+
+# The policies the analyzer serves (its registry checks it serves exactly these).
+KNOWN_POLICIES: tuple[str, ...] = ("evidence-v1", "original-v2")
+# What decides a project's windows when it names no policy (docs/verdicts.md says why).
+DEFAULT_POLICY = "evidence-v1"
 
 Sensitivity = Literal["low", "medium", "high"]
 
