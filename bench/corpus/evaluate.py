@@ -20,7 +20,7 @@ from bench.corpus.simulate import simulate
 from bench.corpus.tables import INSUFFICIENT, OK, ROLLBACK, WARNING, Outcome, Rate, quantile, rate, table
 from seqpulse.analyzer.model import AnalysisResult
 from seqpulse.analyzer.policies import POLICY_NAMES, get_policy
-from seqpulse.analyzer.settings import PolicySettings
+from seqpulse.common.policy_settings import PolicySettings
 
 TUNING_SEED = 101
 HELDOUT_SEED = 20260219
