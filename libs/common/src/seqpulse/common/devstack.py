@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import importlib.util
 import os
 import pwd
 import shutil
@@ -87,7 +88,7 @@ class NatsServer:
 
 
 def postgres_bin_dir() -> Path:
-    """Where initdb/postgres live: $SEQPULSE_PG_BIN, the PATH, or Debian's /usr/lib/postgresql/<v>/bin."""
+    """Where initdb/postgres live: $SEQPULSE_PG_BIN, the PATH, Debian's directory, or the pgserver wheel."""
     explicit = os.environ.get("SEQPULSE_PG_BIN")
     if explicit:
         return Path(explicit)
@@ -97,6 +98,12 @@ def postgres_bin_dir() -> Path:
     versions = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), reverse=True)
     if versions:
         return Path(versions[0]).parent
+    # Where the machine has no PostgreSQL, the binaries shipped by the pinned `pgserver` wheel.
+    spec = importlib.util.find_spec("pgserver")
+    if spec is not None and spec.origin is not None:
+        bundled = Path(spec.origin).parent / "pginstall" / "bin"
+        if (bundled / "initdb").exists():
+            return bundled
     raise RuntimeError(
         "no PostgreSQL binaries found (initdb); install PostgreSQL or set DATABASE_URL to an existing server"
     )
