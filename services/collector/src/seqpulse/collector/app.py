@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import aiohttp
 import asyncpg
 
@@ -11,10 +9,9 @@ from seqpulse.collector.config import CollectorSettings
 from seqpulse.collector.handlers import DeploymentHandlers
 from seqpulse.collector.repository import OUTBOX, CollectorRepository
 from seqpulse.collector.scheduler import JobScheduler
-from seqpulse.common.bus import Bus, Consumer, route
+from seqpulse.common.bus import Consumer, route
 from seqpulse.common.bus.streams import COLLECTOR_DEPLOYMENTS
 from seqpulse.common.db.outbox import OutboxRelay
-from seqpulse.common.db.pool import create_pool
 from seqpulse.common.messages import DeploymentFinished, DeploymentTriggered
 from seqpulse.common.runtime import Service
 
@@ -25,17 +22,13 @@ class CollectorService(Service):
     def __init__(self, settings: CollectorSettings) -> None:
         super().__init__()
         self.settings = settings
-        self.pool: asyncpg.Pool[Any] | None = None
-        self.bus: Bus | None = None
 
     async def start(self) -> None:
         s = self.settings
-        self.pool = pool = await create_pool(s.database_url, min_size=s.db_pool_min, max_size=s.db_pool_max)
-        self.on_stop("db pool", pool.close)
+        pool = await self.open_pool(s)
         listen_conn = await asyncpg.connect(s.database_url)
         self.on_stop("listen connection", listen_conn.close)
-        self.bus = bus = await Bus.connect(s.nats_url, s.bus_prefix, name="seqpulse-collector")
-        self.on_stop("nats", bus.close)
+        bus = await self.open_bus(s)
         http = aiohttp.ClientSession()
         self.on_stop("http client", http.close)
 

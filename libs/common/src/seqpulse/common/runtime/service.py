@@ -10,7 +10,10 @@ from typing import Any
 
 from aiohttp import web
 
-from seqpulse.common.logging import get_logger
+from seqpulse.common.bus.client import Bus
+from seqpulse.common.config import CommonSettings
+from seqpulse.common.db.pool import Pool, create_pool
+from seqpulse.common.logging import configure_logging, get_logger
 from seqpulse.common.telemetry.metrics import metrics_handler
 
 log = get_logger(__name__)
@@ -21,6 +24,22 @@ class Service:
     """Base of every service: subclasses open resources in `start`, registering a closer for each."""
 
     name = "service"
+    pool: Pool | None = None
+    bus: Bus | None = None
+
+    async def open_pool(self, settings: CommonSettings) -> Pool:
+        """The service's asyncpg pool, closed on stop (and checked by readiness)."""
+        self.pool = await create_pool(
+            settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
+        )
+        self.on_stop("db pool", self.pool.close)
+        return self.pool
+
+    async def open_bus(self, settings: CommonSettings) -> Bus:
+        """The service's NATS connection, drained on stop (and checked by readiness)."""
+        self.bus = await Bus.connect(settings.nats_url, settings.bus_prefix, name=f"seqpulse-{self.name}")
+        self.on_stop("nats", self.bus.close)
+        return self.bus
 
     def __init__(self) -> None:
         self._tasks: list[asyncio.Task[None]] = []
@@ -62,14 +81,14 @@ class Service:
         `self.bus`), Postgres answering and NATS connected.
         """
         checks = {"started": self.started and not self.stopping}
-        pool = getattr(self, "pool", None)
+        pool = self.pool
         if pool is not None:
             try:
                 async with pool.acquire(timeout=2) as conn:
                     checks["db"] = await conn.fetchval("SELECT true") is True
             except Exception:  # a readiness probe reports, it does not raise
                 checks["db"] = False
-        bus = getattr(self, "bus", None)
+        bus = self.bus
         if bus is not None:
             checks["nats"] = bool(bus.nc.is_connected)
         return checks
@@ -149,3 +168,12 @@ async def run_service(
         with contextlib.suppress(BaseException):
             await waiter
     log.info("service_stopped", service=service.name)
+
+
+def main(service: Service, settings: CommonSettings) -> None:
+    """The body of a service's `__main__`: JSON logs, tracing, run until SIGTERM."""
+    from seqpulse.common.telemetry.tracing import setup_tracing
+
+    configure_logging(service.name, settings.log_level)
+    setup_tracing(service.name)
+    asyncio.run(run_service(service, host=settings.health_host, port=settings.health_port))
