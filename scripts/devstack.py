@@ -197,8 +197,8 @@ def main() -> None:
 def print_summary(info: dict[str, Any]) -> None:
     print()
     print("  SeqPulse is running")
-    print(f"  Dashboard / API   {info['base_url']}")
-    print(f"  Sign in           {info['email']}  /  {info['password']}")
+    print(f"  API               {info['base_url']}  (operations listed at /docs)")
+    print(f"  Admin account     {info['email']}  /  {info['password']}")
     print(f"  API token         {info['token']}")
     for project in info["projects"]:
         print(f"  Project           {project['name']}  (api key {project['api_key']})")
