@@ -7,6 +7,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -17,6 +18,7 @@ from aiohttp.test_utils import TestServer
 from seqpulse.common.bus import Bus
 from seqpulse.common.db.pool import create_pool
 from seqpulse.common.hmac_v2 import HmacRejected, HmacVerifier
+from seqpulse.common.messages import DeploymentFinished, DeploymentTriggered
 from seqpulse.common.secretbox import SecretBox
 
 SECRET_KEY = "test-secret-key-0123456789abcdef-0123456789"
@@ -160,3 +162,35 @@ def seed(pool: asyncpg.Pool[Any]) -> SeedFn:
         }
 
     return _seed
+
+
+async def triggered(bus: Bus, d: dict[str, Any], at: datetime | None = None) -> None:
+    await bus.publish(
+        DeploymentTriggered(
+            deployment_id=d["deployment_id"],
+            project_id=d["project_id"],
+            env="prod",
+            plan="pro",
+            triggered_at=at or datetime.now(UTC),
+        )
+    )
+
+
+async def finished(bus: Bus, d: dict[str, Any], at: datetime | None = None) -> None:
+    await bus.publish(
+        DeploymentFinished(
+            deployment_id=d["deployment_id"],
+            project_id=d["project_id"],
+            env="prod",
+            result="success",
+            finished_at=at or datetime.now(UTC),
+            window_sequences=d["window"],
+            sequence_seconds=d["seq"],
+        )
+    )
+
+
+async def announce(bus: Bus, d: dict[str, Any]) -> None:
+    now = datetime.now(UTC)
+    await triggered(bus, d, now)
+    await finished(bus, d, now)

@@ -15,9 +15,9 @@ from seqpulse.analyzer.config import AnalyzerSettings
 from seqpulse.collector.app import CollectorService
 from seqpulse.collector.config import CollectorSettings
 from seqpulse.common.bus import Bus
-from seqpulse.common.messages import DeploymentFinished, DeploymentTriggered, WindowClosed
+from seqpulse.common.messages import WindowClosed
 from seqpulse.common.secretbox import SecretBox
-from tests.support import SECRET_KEY, FakeApp, SeedFn, eventually
+from tests.support import SECRET_KEY, FakeApp, SeedFn, announce, eventually, finished, triggered
 
 pytestmark = [pytest.mark.nats, pytest.mark.postgres]
 
@@ -39,30 +39,6 @@ async def analyzer(service_env: dict[str, Any], bus: Bus) -> AsyncIterator[Analy
     await service.start()
     yield service
     await service.stop()
-
-
-async def announce(bus: Bus, d: dict[str, Any]) -> None:
-    now = datetime.now(UTC)
-    await bus.publish(
-        DeploymentTriggered(
-            deployment_id=d["deployment_id"],
-            project_id=d["project_id"],
-            env="prod",
-            plan="pro",
-            triggered_at=now,
-        )
-    )
-    await bus.publish(
-        DeploymentFinished(
-            deployment_id=d["deployment_id"],
-            project_id=d["project_id"],
-            env="prod",
-            result="success",
-            finished_at=now,
-            window_sequences=d["window"],
-            sequence_seconds=d["seq"],
-        )
-    )
 
 
 async def verdict_rows(pool: asyncpg.Pool[Any], deployment_id: uuid.UUID) -> list[asyncpg.Record]:
@@ -106,28 +82,10 @@ async def test_error_regression_recommends_rollback_with_a_critical_hint(
     seed: SeedFn,
 ) -> None:
     d = await seed(fake_app.url, window=5)
-    await bus.publish(
-        DeploymentTriggered(
-            deployment_id=d["deployment_id"],
-            project_id=d["project_id"],
-            env="prod",
-            plan="pro",
-            triggered_at=datetime.now(UTC),
-        )
-    )
+    await triggered(bus, d)
     await eventually(lambda: _count(pool, "SELECT count(*) FROM metric_samples WHERE phase='pre'"))
     fake_app.metrics["error_rate"] = 0.2
-    await bus.publish(
-        DeploymentFinished(
-            deployment_id=d["deployment_id"],
-            project_id=d["project_id"],
-            env="prod",
-            result="success",
-            finished_at=datetime.now(UTC),
-            window_sequences=5,
-            sequence_seconds=1,
-        )
-    )
+    await finished(bus, d)
     rows = await eventually(lambda: verdict_rows(pool, d["deployment_id"]))
     assert rows[0]["verdict"] == "rollback_recommended"
     async with pool.acquire() as conn:
@@ -252,15 +210,7 @@ async def test_server_errors_are_retried_until_the_app_recovers(
 ) -> None:
     fake_app.status = 503
     d = await seed(fake_app.url, window=1)
-    await bus.publish(
-        DeploymentTriggered(
-            deployment_id=d["deployment_id"],
-            project_id=d["project_id"],
-            env="prod",
-            plan="pro",
-            triggered_at=datetime.now(UTC),
-        )
-    )
+    await triggered(bus, d)
     await eventually(lambda: _count(pool, "SELECT count(*) FROM collection_jobs WHERE attempts >= 2"))
     fake_app.status = 200
     await eventually(lambda: _count(pool, "SELECT count(*) FROM metric_samples WHERE phase='pre'"))

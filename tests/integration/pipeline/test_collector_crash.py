@@ -6,15 +6,14 @@ import asyncio
 import os
 import signal
 import sys
-from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 import pytest
 
 from seqpulse.common.bus import Bus
-from seqpulse.common.messages import DeploymentFinished, DeploymentTriggered, WindowClosed
-from tests.support import FakeApp, SeedFn, eventually
+from seqpulse.common.messages import WindowClosed
+from tests.support import FakeApp, SeedFn, announce, eventually
 
 pytestmark = [pytest.mark.nats, pytest.mark.postgres]
 
@@ -62,27 +61,7 @@ async def test_collector_killed_mid_window_collects_every_sequence_once_after_re
     sub = await bus.nc.subscribe(WindowClosed.subject(bus.prefix), cb=on_closed)
     first = await start_collector(service_env)
     try:
-        now = datetime.now(UTC)
-        await bus.publish(
-            DeploymentTriggered(
-                deployment_id=d["deployment_id"],
-                project_id=d["project_id"],
-                env="prod",
-                plan="pro",
-                triggered_at=now,
-            )
-        )
-        await bus.publish(
-            DeploymentFinished(
-                deployment_id=d["deployment_id"],
-                project_id=d["project_id"],
-                env="prod",
-                result="success",
-                finished_at=now,
-                window_sequences=6,
-                sequence_seconds=1,
-            )
-        )
+        await announce(bus, d)
         await eventually(lambda: _at_least(post_samples(pool), 2), timeout=30)
     finally:
         first.send_signal(signal.SIGKILL)
