@@ -7,11 +7,18 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from seqpulse.cli import analyze
+from seqpulse.cli import analyze, finish, run, trigger, wait
 
 # One module per subcommand, each with `register(subparsers)` that adds its parser and sets
-# `handler(args) -> exit status`. New subcommands (trigger, finish, wait, run) are added here.
-SUBCOMMANDS: tuple[Callable[[Any], None], ...] = (analyze.register,)
+# `handler(args) -> exit status`.
+SUBCOMMANDS: tuple[Callable[[Any], None], ...] = (
+    trigger.register,
+    finish.register,
+    wait.register,
+    run.register,
+    analyze.register,
+)
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports it
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,7 +32,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
-    return handler(args)
+    try:
+        return handler(args)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":
