@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,19 +36,25 @@ def parse_app_metrics(body: Any) -> AppMetrics:
     metrics = body.get("metrics", {})
     if not isinstance(metrics, dict):
         raise InvalidMetrics("metrics", "must be an object")
-    values: dict[str, float] = {}
     for name in METRIC_NAMES:
         if name not in metrics:
             raise InvalidMetrics(f"metrics.{name}", "is missing")
-        raw = metrics[name]
-        if isinstance(raw, bool) or not isinstance(raw, int | float):
-            raise InvalidMetrics(f"metrics.{name}", f"must be a number, got {type(raw).__name__}")
-        value = float(raw)
-        if not math.isfinite(value):
-            raise InvalidMetrics(f"metrics.{name}", "must be finite")
+    try:
+        return metric_values(metrics)
+    except InvalidMetrics as exc:
+        raise InvalidMetrics(f"metrics.{exc.field}", exc.reason) from None
+
+
+def metric_values(raw: Mapping[str, Any]) -> AppMetrics:
+    """The five values of a mapping that has them all; `field` of an error is the metric's name."""
+    values: dict[str, float] = {}
+    for name in METRIC_NAMES:
+        value = raw[name]
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise InvalidMetrics(name, "must be a finite number")
+        if name in _FRACTIONS and not 0.0 <= value <= 1.0:
+            raise InvalidMetrics(name, "must be a fraction between 0 and 1")
         if value < 0:
-            raise InvalidMetrics(f"metrics.{name}", "must not be negative")
-        if name in _FRACTIONS and value > 1:
-            raise InvalidMetrics(f"metrics.{name}", "must be a fraction between 0 and 1")
-        values[name] = value
+            raise InvalidMetrics(name, "must be >= 0")
+        values[name] = float(value)
     return AppMetrics(**values)

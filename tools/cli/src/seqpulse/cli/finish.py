@@ -20,7 +20,7 @@ from seqpulse.cli.config import (
     resolve_metrics_endpoint,
 )
 from seqpulse.cli.gate import EXIT_OK, EXIT_USAGE
-from seqpulse.cli.options import DEFAULT_CALL_SECONDS, add_base_url, environ, execute, fail, seconds
+from seqpulse.cli.options import add_base_url, add_call_options, environ, execute, fail
 
 RESULTS = ("success", "failed")
 
@@ -38,14 +38,7 @@ def register(subparsers: Any) -> None:
         "--metrics-endpoint", metavar="URL", help=f"optional (default: ${METRICS_ENDPOINT_VAR})"
     )
     add_base_url(parser)
-    parser.add_argument(
-        "--timeout",
-        type=seconds,
-        default=DEFAULT_CALL_SECONDS,
-        metavar="S",
-        help=f"retry for at most S seconds, then exit 3 (default: {DEFAULT_CALL_SECONDS:.0f})",
-    )
-    parser.add_argument("--json", action="store_true", help="print the answer as one JSON object")
+    add_call_options(parser)
     parser.set_defaults(handler=run)
 
 

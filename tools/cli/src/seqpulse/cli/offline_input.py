@@ -7,7 +7,6 @@ One analysis is `{"id"?, "pre": [sample], "post": [sample], "analyzed_at"?, "win
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -15,14 +14,13 @@ from typing import Any
 
 from seqpulse.analyzer.model import AnalysisInput, Sample
 from seqpulse.analyzer.policies import POLICY_NAMES
+from seqpulse.common.app_metrics import METRIC_NAMES, InvalidMetrics, metric_values
 from seqpulse.common.policy_settings import InvalidPolicySettingsError, load_settings
 
 ANALYSIS_FIELDS = frozenset(
     {"id", "pre", "post", "analyzed_at", "window_sequences", "sequence_seconds", "policy", "settings"}
 )
-FRACTIONS = ("error_rate", "cpu_usage", "memory_usage")
-AMOUNTS = ("requests_per_sec", "latency_p95")
-SAMPLE_FIELDS = frozenset({"timestamp", *AMOUNTS, *FRACTIONS})
+SAMPLE_FIELDS = frozenset({"timestamp", *METRIC_NAMES})
 DEFAULT_SEQUENCE_SECONDS = 60
 
 
@@ -104,23 +102,17 @@ def _sample(raw: Any, path: str) -> Sample:
     missing = sorted(SAMPLE_FIELDS - set(raw))
     if missing:
         raise InputError(f"{path}.{missing[0]}", "is required")
-    values: dict[str, float] = {}
-    for name in (*AMOUNTS, *FRACTIONS):
-        value = raw[name]
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-            raise InputError(f"{path}.{name}", "must be a finite number")
-        if name in FRACTIONS and not 0.0 <= value <= 1.0:
-            raise InputError(f"{path}.{name}", "must be a fraction between 0 and 1")
-        if value < 0:
-            raise InputError(f"{path}.{name}", "must be >= 0")
-        values[name] = float(value)
+    try:
+        m = metric_values(raw)
+    except InvalidMetrics as exc:
+        raise InputError(f"{path}.{exc.field}", exc.reason) from None
     return Sample(
         _timestamp(raw["timestamp"], f"{path}.timestamp"),
-        values["requests_per_sec"],
-        values["latency_p95"],
-        values["error_rate"],
-        values["cpu_usage"],
-        values["memory_usage"],
+        m.requests_per_sec,
+        m.latency_p95,
+        m.error_rate,
+        m.cpu_usage,
+        m.memory_usage,
     )
 
 

@@ -38,6 +38,18 @@ def add_base_url(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_call_options(parser: argparse.ArgumentParser) -> None:
+    """`--timeout` and `--json` of the one-call commands (trigger, finish)."""
+    parser.add_argument(
+        "--timeout",
+        type=seconds,
+        default=DEFAULT_CALL_SECONDS,
+        metavar="S",
+        help=f"retry for at most S seconds, then exit 3 (default: {DEFAULT_CALL_SECONDS:.0f})",
+    )
+    parser.add_argument("--json", action="store_true", help="print the answer as one JSON object")
+
+
 def add_trigger_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--env", help="the environment deployed to (default: $SEQPULSE_ENV)")
     parser.add_argument("--branch", help="default: from the CI (GITHUB_REF_NAME, CI_COMMIT_REF_NAME, …)")

@@ -14,13 +14,12 @@ from seqpulse.cli.client import ApiError, Client
 from seqpulse.cli.config import TriggerBody, UsageError, api_key, base_url, trigger_body
 from seqpulse.cli.gate import EXIT_OK, EXIT_USAGE, deployment_url
 from seqpulse.cli.options import (
-    DEFAULT_CALL_SECONDS,
     add_base_url,
+    add_call_options,
     add_trigger_options,
     environ,
     execute,
     fail,
-    seconds,
 )
 
 
@@ -33,14 +32,7 @@ def register(subparsers: Any) -> None:
     )
     add_base_url(parser)
     add_trigger_options(parser)
-    parser.add_argument(
-        "--timeout",
-        type=seconds,
-        default=DEFAULT_CALL_SECONDS,
-        metavar="S",
-        help=f"retry for at most S seconds, then exit 3 (default: {DEFAULT_CALL_SECONDS:.0f})",
-    )
-    parser.add_argument("--json", action="store_true", help="print the answer as one JSON object")
+    add_call_options(parser)
     parser.set_defaults(handler=run)
 
 
