@@ -146,13 +146,14 @@ def main() -> None:
     args = parser.parse_args()
 
     stack = Stack(args)
-    stopping = False
 
     def on_signal(_signum: int, _frame: Any) -> None:
-        nonlocal stopping
-        stopping = True
+        # Unwinds whatever runs (start-up, the demo, the idle loop) into the `finally` that stops the stack.
+        raise KeyboardInterrupt
 
+    # SIGINT explicitly: a shell starting us in the background leaves it ignored; Ctrl-C must still stop us.
     signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     try:
         nats_url, database_url = stack.start_servers()
         prefix = os.environ.get("SEQPULSE_BUS_PREFIX", "seqpulse")
@@ -185,7 +186,7 @@ def main() -> None:
         if args.exit_after_demo:
             return
         log("running; press Ctrl-C to stop")
-        while not stopping:
+        while True:
             time.sleep(0.5)
             stack.check_alive()
     except KeyboardInterrupt:
