@@ -18,6 +18,7 @@ from seqpulse.gateway.probe import EndpointProbe
 from seqpulse.gateway.resources import Resources
 from seqpulse.gateway.routes import (
     Operation,
+    accounts,
     analysis,
     ci,
     deployments,
@@ -28,6 +29,8 @@ from seqpulse.gateway.routes import (
     projects,
     tokens,
 )
+from seqpulse.gateway.web import routes as pages
+from seqpulse.gateway.web.context import STATIC, setup_templates
 
 log = get_logger(__name__)
 RESOURCES = web.AppKey("resources", Resources)
@@ -82,6 +85,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
     app.cleanup_ctx.extend([database, nats, outbox, http_client])
 
     operations = [
+        *accounts.operations(res),
         *ci.operations(res),
         *projects.operations(res),
         *endpoint.operations(res),
@@ -92,7 +96,11 @@ def create_app(settings: GatewaySettings) -> web.Application:
         *health.operations(res),
     ]
     operations += docs.operations(res, operations)
+    operations += pages.operations(res)
     for op in operations:
         app.router.add_route(op.method, op.path, op.handler)
+    setup_templates(app)
+    # The dashboard's own scripts and styles: no CDN, no build step.
+    app.router.add_static("/static", STATIC, name="static")
     app[OPERATIONS] = operations
     return app

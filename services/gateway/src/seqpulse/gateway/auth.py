@@ -1,8 +1,10 @@
-"""Credentials: personal access tokens (USER routes), project API keys (CI routes), password hashes."""
+"""Credentials: personal access tokens and browser sessions (USER routes), project API keys (CI routes),
+password hashes."""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -27,6 +29,12 @@ _IMPLIED: dict[str, frozenset[str]] = {
     "write": frozenset({"write", "admin"}),
     "admin": frozenset({"admin"}),
 }
+COOKIE = "seqpulse_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# A session can do what the account can, short of the `admin` scope of tokens (which widens reads to every
+# owner's data); the Founder View checks the account's admin flag instead.
+SESSION_SCOPES = frozenset({"read", "write"})
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 
 
@@ -63,10 +71,18 @@ def has_scope(granted: frozenset[str], needed: Scope) -> bool:
 
 
 async def authenticate_user(conn: repo.Conn, request: web.Request, needed: Scope) -> Principal:
-    """The principal behind `Authorization: Bearer spt_…`, or 401 (missing, unknown, expired, revoked)."""
+    """The principal behind `Authorization: Bearer spt_…` or, without that header, the session cookie;
+    401 when missing, unknown, expired or revoked."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if not header:
+        session = await session_principal(conn, request)
+        if session is not None:
+            if not has_scope(session.scopes, needed):
+                raise Problem(
+                    403, f"A browser session cannot use the '{needed}' scope", code="insufficient_scope"
+                )
+            return session
         raise unauthorized("Missing bearer token", field="Authorization", reason="is required")
     token = token.strip()
     if scheme.lower() != "bearer" or not token.startswith(TOKEN_PREFIX):
@@ -101,3 +117,39 @@ async def authenticate_project(conn: repo.Conn, request: web.Request) -> tuple[P
     if found is None:
         raise unauthorized("Invalid API key", scheme=None)
     return found
+
+
+async def session_principal(
+    conn: repo.Conn, request: web.Request, *, check_csrf: bool = True
+) -> Principal | None:
+    """The principal of the request's session cookie; None when there is no cookie.
+
+    A cookie that names no live session is a 401, and so is a state-changing request without the
+    session's CSRF token (403), unless `check_csrf` is off (only for the HTML pages, which are GETs).
+    """
+    value = request.cookies.get(COOKIE)
+    if not value:
+        return None
+    row = await conn.fetchrow(repo.Q.session_principal, digest(value))
+    if row is None or row["revoked_at"] is not None or row["expired"]:
+        raise unauthorized("Your session has ended; sign in again", scheme=None)
+    if check_csrf and request.method not in SAFE_METHODS:
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not sent or not hmac.compare_digest(sent, row["csrf_token"]):
+            raise Problem(
+                403,
+                "This request did not carry the page's CSRF token; reload the page and try again.",
+                code="csrf_failed",
+                errors=[(CSRF_HEADER, "is missing or does not match the session")],
+            )
+    last_seen: datetime = row["last_seen_at"]
+    now = datetime.now(UTC)
+    if now - last_seen > TOUCH_EVERY:
+        await conn.execute(repo.Q.touch_session, row["session_id"])
+    return Principal(
+        user_id=row["user_id"],
+        token_id=row["session_id"],
+        is_admin=row["is_admin"],
+        scopes=SESSION_SCOPES,
+        csrf_token=row["csrf_token"],
+    )

@@ -48,3 +48,21 @@ class GatewaySettings(CommonSettings):
         default=30.0, gt=0, validation_alias=_env("SEQPULSE_COLLECTOR_HEARTBEAT_STALE_SECONDS")
     )
     drain_seconds: float = Field(default=10.0, ge=0, validation_alias=_env("SEQPULSE_GATEWAY_DRAIN_SECONDS"))
+    # Accounts. With sign-up off, accounts are created by `seqpulse-admin create-user` only.
+    signup_enabled: bool = Field(default=True, validation_alias=_env("SEQPULSE_SIGNUP_ENABLED"))
+    # A session lives this long after its last use (sliding), then the browser signs in again.
+    session_ttl_hours: float = Field(default=336.0, gt=0, validation_alias=_env("SEQPULSE_SESSION_TTL_HOURS"))
+    # Failed sign-ins allowed per account per window (all replicas together), then 429 until it ends.
+    login_max_failures: int = Field(default=10, ge=1, validation_alias=_env("SEQPULSE_LOGIN_MAX_FAILURES"))
+    login_window_seconds: int = Field(
+        default=900, ge=10, validation_alias=_env("SEQPULSE_LOGIN_WINDOW_SECONDS")
+    )
+    # Sign-in attempts per client per minute on one replica, whatever the account (credential stuffing).
+    login_client_limit_per_minute: int = Field(
+        default=30, ge=1, validation_alias=_env("SEQPULSE_LOGIN_CLIENT_LIMIT_PER_MINUTE")
+    )
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies get `Secure` when the gateway is reached over HTTPS."""
+        return self.public_base_url.startswith("https://")

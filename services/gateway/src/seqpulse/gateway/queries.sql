@@ -142,3 +142,45 @@ SELECT analysis_policy, policy_settings FROM projects WHERE id = $1;
 
 -- name: set_project_policy
 UPDATE projects SET analysis_policy = $2, policy_settings = $3, updated_at = now() WHERE id = $1;
+
+
+-- Accounts: sign-up, sessions, the login rate limit.
+
+-- name: count_users
+SELECT count(*) FROM users;
+
+-- name: user_for_login
+SELECT id, email, name, is_admin, password_hash FROM users WHERE lower(email) = lower($1);
+
+-- name: user_by_id
+SELECT id, email, name, is_admin, created_at, last_login_at FROM users WHERE id = $1;
+
+-- name: touch_login
+UPDATE users SET last_login_at = now() WHERE id = $1;
+
+-- name: insert_session
+INSERT INTO user_sessions (user_id, token_hash, csrf_token, expires_at) VALUES ($1, $2, $3, $4) RETURNING id;
+
+-- name: session_principal
+SELECT s.id AS session_id, s.csrf_token, s.last_seen_at, s.expires_at <= now() AS expired, s.revoked_at,
+       u.id AS user_id, u.is_admin, u.email, u.name
+FROM user_sessions s JOIN users u ON u.id = s.user_id
+WHERE s.token_hash = $1;
+
+-- name: touch_session
+-- Sliding expiry: the session keeps the span it was opened with, counted from now.
+UPDATE user_sessions SET expires_at = now() + (expires_at - last_seen_at), last_seen_at = now() WHERE id = $1;
+
+-- name: revoke_session
+UPDATE user_sessions SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1;
+
+-- name: record_login_failure
+INSERT INTO login_failures (key_hash, window_start, failures) VALUES ($1, $2, 1)
+ON CONFLICT (key_hash, window_start) DO UPDATE SET failures = login_failures.failures + 1
+RETURNING failures;
+
+-- name: login_failures
+SELECT coalesce(sum(failures), 0)::int FROM login_failures WHERE key_hash = $1 AND window_start = $2;
+
+-- name: forget_login_failures
+DELETE FROM login_failures WHERE key_hash = $1 OR window_start < $2;

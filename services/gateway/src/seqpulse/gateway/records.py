@@ -81,12 +81,21 @@ class DeploymentRow:
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who calls a USER route: the user behind a personal access token, and what the token allows."""
+    """Who calls a USER route: the user behind a personal access token or a browser session.
+
+    `token_id` is the access token's id, or the session's for a browser; `csrf_token` is set only for a
+    session, which is what the pages embed so their scripts can change things.
+    """
 
     user_id: uuid.UUID
     token_id: uuid.UUID
     is_admin: bool
     scopes: frozenset[str]
+    csrf_token: str | None = None
+
+    @property
+    def via_session(self) -> bool:
+        return self.csrf_token is not None
 
     @property
     def sees_everything(self) -> bool:
