@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 from pydantic import AliasChoices, Field, field_validator
@@ -25,11 +26,20 @@ class CommonSettings(BaseSettings):
     sequence_seconds: int = Field(default=60, ge=1, le=3600)
     # Encrypts project HMAC secrets at rest; 32+ characters. `make run` generates one into .run/.
     secret_key: str = Field(default="dev-only-secret-key-change-me-please-0123456789", min_length=32)
+    # Keys the pseudonymised user ids of product events; defaults to one derived from secret_key.
+    analytics_key: str | None = Field(default=None, min_length=32)
     log_level: str = "INFO"
     health_host: str = "127.0.0.1"
     health_port: int = Field(default=0, ge=0, le=65535)
     db_pool_min: int = Field(default=1, ge=0)
     db_pool_max: int = Field(default=10, ge=1)
+
+    @property
+    def pseudonym_key(self) -> bytes:
+        """The key of `pseudonymise`: SEQPULSE_ANALYTICS_KEY, else derived from the secret key."""
+        if self.analytics_key:
+            return self.analytics_key.encode()
+        return hashlib.sha256(b"seqpulse.analytics.v1:" + self.secret_key.encode()).digest()
 
     @field_validator("bus_prefix")
     @classmethod

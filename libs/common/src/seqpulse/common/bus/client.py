@@ -46,7 +46,7 @@ class Bus:
     async def publish(self, message: Message, *, headers: Mapping[str, str] | None = None) -> None:
         """Publish a message; its `message_id` is the `Nats-Msg-Id`, so a repeat is dropped by the server."""
         await self.publish_raw(
-            message.subject(self.prefix), message.to_bytes(), msg_id=message.message_id, headers=headers
+            message.topic(self.prefix), message.to_bytes(), msg_id=message.message_id, headers=headers
         )
 
     async def publish_raw(

@@ -39,6 +39,8 @@ STREAMS: tuple[StreamSpec, ...] = (
     StreamSpec("DEPLOYMENTS", ("deployments.v1.>",), max_age_seconds=7 * DAY),
     StreamSpec("COLLECTION", ("collection.v1.>",), max_age_seconds=7 * DAY),
     StreamSpec("ANALYSIS", ("analysis.v1.>",), max_age_seconds=7 * DAY),
+    # Product events: a buffer in front of the ingest service, not the store (Postgres keeps 90 days).
+    StreamSpec("EVENTS", ("events.v1.>",), max_age_seconds=7 * DAY),
     # Messages a consumer gave up on, with the reason in headers; kept long enough to investigate and replay.
     StreamSpec("DLQ", ("dlq.>",), max_age_seconds=30 * DAY),
 )
@@ -49,4 +51,7 @@ ANALYZER_WINDOWS = ConsumerSpec(
     "analyzer-windows", "COLLECTION", "collection.v1.window_closed", ack_wait_seconds=60.0
 )
 
-CONSUMERS: tuple[ConsumerSpec, ...] = (COLLECTOR_DEPLOYMENTS, ANALYZER_WINDOWS)
+# Batches of up to a few thousand events are in flight at once while ingest fills a COPY.
+INGEST_EVENTS = ConsumerSpec("ingest-events", "EVENTS", "events.v1.>", max_ack_pending=20_000)
+
+CONSUMERS: tuple[ConsumerSpec, ...] = (COLLECTOR_DEPLOYMENTS, ANALYZER_WINDOWS, INGEST_EVENTS)

@@ -43,7 +43,7 @@ async def enqueue(
         f"INSERT INTO {_checked(table)} (id, subject, payload, headers) VALUES ($1, $2, $3, $4)"  # noqa: S608  # fixed table names
         " ON CONFLICT (id) DO NOTHING",
         uuid.UUID(message.message_id),
-        message.subject(prefix),
+        message.topic(prefix),
         message.to_bytes(),
         headers,
     )

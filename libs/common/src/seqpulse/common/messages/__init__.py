@@ -9,12 +9,14 @@ from seqpulse.common.messages.analysis import (
 from seqpulse.common.messages.base import Message, subject_for
 from seqpulse.common.messages.collection import SampleCollected, WindowClosed
 from seqpulse.common.messages.deployments import DeploymentFinished, DeploymentTriggered
+from seqpulse.common.messages.product import ProductEvent
 
 __all__ = [
     "BacktestRequested",
     "DeploymentFinished",
     "DeploymentTriggered",
     "Message",
+    "ProductEvent",
     "ReanalysisRequested",
     "SampleCollected",
     "VerdictCreated",

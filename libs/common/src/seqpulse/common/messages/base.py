@@ -32,6 +32,10 @@ class Message(BaseModel):
         """The subject this message is published on, e.g. `seqpulse.deployments.v1.finished`."""
         return subject_for(prefix, cls.AREA, cls.VERSION, cls.EVENT)
 
+    def topic(self, prefix: str) -> str:
+        """The subject of this message; a message whose subject depends on its content overrides it."""
+        return self.subject(prefix)
+
     @classmethod
     def type_name(cls) -> str:
         return f"seqpulse.{cls.AREA}.v{cls.VERSION}.{cls.EVENT}"

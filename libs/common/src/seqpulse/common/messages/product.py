@@ -1,0 +1,131 @@
+"""Product analytics events: the model every producer publishes on `seqpulse.events.v1.<event_name>`.
+
+Producers are the gateway (`POST /events`, and its own instrumentation) and any internal service of the
+company publishing straight onto NATS. The ingest service stores them. No field may hold an IP address
+or a raw user id: `country` is resolved and the user id pseudonymised (`pseudonymise`) before publishing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar, Literal
+
+import orjson
+from pydantic import Field, field_validator, model_validator
+
+from seqpulse.common.messages.base import Message, subject_for
+
+# The nine events of design-notes/founder-observability.md, with the properties each documents.
+KNOWN_EVENTS: dict[str, dict[str, str]] = {
+    "user_signup": {"method": "how the account was created: 'password' or 'admin'"},
+    "user_login": {"method": "'password'"},
+    "project_created": {"plan": "the project's plan", "envs": "number of environments"},
+    "deployment_triggered": {"env": "the environment", "deployment_id": "the deployment's UUID"},
+    "deployment_finished": {
+        "env": "the environment",
+        "deployment_id": "the deployment's UUID",
+        "pipeline_result": "'success' or 'failed'",
+    },
+    "analysis_completed": {
+        "deployment_id": "the deployment's UUID",
+        "verdict": "'ok', 'warning', 'rollback_recommended' or 'not_enough_data'",
+        "duration_ms": "window close to verdict, in milliseconds",
+    },
+    "verdict_viewed": {"deployment_id": "the deployment's UUID", "verdict": "the verdict shown"},
+    "sdh_viewed": {"severity": "the severity filter, if any", "hints": "number of hints shown"},
+    "settings_updated": {"area": "what changed: 'project', 'policy', 'endpoint', 'hmac', 'api_key', 'token'"},
+}
+# Any other name must carry this prefix, so a typo of a known name is an error rather than a new event.
+CUSTOM_PREFIX = "custom."
+_CUSTOM_NAME = re.compile(r"^custom\.[a-z][a-z0-9_]{0,62}$")
+MAX_PROPERTIES_BYTES = 4096
+# An event may be late (offline clients, retries) but not from the future beyond clock skew.
+MAX_FUTURE_SKEW = timedelta(minutes=5)
+MAX_AGE = timedelta(days=30)
+Plan = Literal["free", "pro", "enterprise"]
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+_USER_KEY = re.compile(r"^[0-9a-f]{32}$")
+
+
+def pseudonymise(user_id: str, key: bytes) -> str:
+    """A keyed hash of a user id (HMAC-SHA256, 128 bits): stable per user, meaningless without the key."""
+    return hmac.new(key, user_id.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def check_event_name(name: str) -> str:
+    if name in KNOWN_EVENTS or _CUSTOM_NAME.match(name):
+        return name
+    raise ValueError(
+        f"must be one of the known events ({', '.join(sorted(KNOWN_EVENTS))}) "
+        f"or '{CUSTOM_PREFIX}<name>' with lower-case letters, digits and '_'"
+    )
+
+
+def check_properties(value: dict[str, Any]) -> dict[str, Any]:
+    size = len(orjson.dumps(value))
+    if size > MAX_PROPERTIES_BYTES:
+        raise ValueError(f"must serialise to at most {MAX_PROPERTIES_BYTES} bytes of JSON (got {size})")
+    return value
+
+
+class ProductEvent(Message):
+    """One product event. `message_id` is the producer's event id: a redelivery is stored once."""
+
+    AREA: ClassVar[str] = "events"
+    EVENT: ClassVar[str] = "product"
+
+    event_name: str
+    # When it happened (UTC), as told by the producer; `received_at` is when SeqPulse accepted it.
+    occurred_at: datetime
+    received_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    user_key: str | None = None
+    project_id: uuid.UUID | None = None
+    plan: Plan | None = None
+    country: str | None = None
+    properties: dict[str, Any] = Field(default_factory=dict)
+    source: Literal["http", "internal"] = "internal"
+
+    @field_validator("event_name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return check_event_name(value)
+
+    @field_validator("properties")
+    @classmethod
+    def _properties(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return check_properties(value)
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, value: str | None) -> str | None:
+        if value is not None and not _COUNTRY.match(value):
+            raise ValueError("must be an ISO 3166-1 alpha-2 code like 'FR'")
+        return value
+
+    @field_validator("user_key")
+    @classmethod
+    def _user_key(cls, value: str | None) -> str | None:
+        if value is not None and not _USER_KEY.match(value):
+            raise ValueError("must be a pseudonymised user id (32 lower-case hex characters)")
+        return value
+
+    @field_validator("occurred_at", "received_at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("must carry a time zone (UTC recommended, e.g. 2026-11-22T10:00:00Z)")
+        return value.astimezone(UTC)
+
+    @model_validator(mode="after")
+    def _not_from_the_future(self) -> ProductEvent:
+        if self.occurred_at > self.received_at + MAX_FUTURE_SKEW:
+            raise ValueError("occurred_at is more than 5 minutes after the time it was received")
+        return self
+
+    def topic(self, prefix: str) -> str:
+        """`<prefix>.events.v1.<event_name>`: consumers can filter on the name."""
+        return subject_for(prefix, self.AREA, self.VERSION, self.event_name)
