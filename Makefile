@@ -6,7 +6,7 @@ UV_VERSION := 0.13.9
 BOOT := .run/bootstrap
 PY := .venv/bin/python
 
-.PHONY: venv run test check lint typecheck format bench clean
+.PHONY: venv chromium run test check lint typecheck format bench screenshots clean
 
 # uv from the machine if it has one, else a pinned copy bootstrapped from PyPI into .run/.
 .venv/.synced: uv.lock pyproject.toml libs/common/pyproject.toml services/*/pyproject.toml examples/demo-app/pyproject.toml tools/cli/pyproject.toml
@@ -17,11 +17,21 @@ PY := .venv/bin/python
 
 venv: .venv/.synced
 
+# Debian's Chromium drives the browser tests (Playwright, executable_path=/usr/bin/chromium); installed once.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+chromium:
+	@[ -x /usr/bin/chromium ] || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium; }
+
 run: venv
 	$(PY) -m scripts.devstack
 
-test: venv
+test: venv chromium
 	$(PY) -m pytest
+
+# Refresh the dashboard screenshots linked from docs/dashboard.md.
+screenshots: venv chromium
+	SEQPULSE_SCREENSHOTS_DIR=docs/screenshots $(PY) -m pytest -m browser -q
 
 lint: venv
 	.venv/bin/ruff format --check .

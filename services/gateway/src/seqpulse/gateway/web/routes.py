@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from seqpulse.gateway.resources import Resources
 from seqpulse.gateway.routes import Operation
-from seqpulse.gateway.web import auth_pages, deployments, founder, overview, projects, sdh, settings
+from seqpulse.gateway.web import (
+    auth_pages,
+    deployment_detail,
+    deployments,
+    founder,
+    live,
+    overview,
+    projects,
+    sdh,
+    settings,
+)
 
 
 def operations(res: Resources) -> list[Operation]:
@@ -12,6 +22,8 @@ def operations(res: Resources) -> list[Operation]:
         *auth_pages.operations(res),
         *overview.operations(res),
         *deployments.operations(res),
+        *deployment_detail.operations(res),
+        *live.operations(res),
         *sdh.operations(res),
         *projects.operations(res),
         *settings.operations(res),
