@@ -117,10 +117,9 @@ async def test_signup_can_be_turned_off(gateway_settings: GatewaySettings, gw: H
 
 async def test_pages_send_anonymous_visitors_to_sign_in_and_back(gw: Harness) -> None:
     response = await gw.client.get("/app/deployments?env=prod", allow_redirects=False)
-    if response.status == 404:
-        pytest.skip("the deployments page is mounted by its own module")
     assert response.status == 302
-    assert response.headers["Location"] == "/login?next=/app/deployments%3Fenv%3Dprod"
+    # `next` decodes to /app/deployments?env=prod (a `?` needs no escaping inside a query string).
+    assert response.headers["Location"] == "/login?next=/app/deployments?env%3Dprod"
     login = await gw.client.get("/login?next=/app/deployments")
     html = await login.text()
     assert login.status == 200 and 'data-redirect="/app/deployments"' in html

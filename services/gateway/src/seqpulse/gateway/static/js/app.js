@@ -79,7 +79,8 @@
     for (const { field, reason } of err.errors) {
       const name = String(field).split(".")[0];
       const slot = form.querySelector(`[data-error-for="${CSS.escape(name)}"]`);
-      const input = form.elements.namedItem(name);
+      let input = form.elements.namedItem(name);
+      if (input instanceof RadioNodeList) input = input[0];
       if (input && input.setAttribute) {
         input.setAttribute("aria-invalid", "true");
         if (slot) slot.id = slot.id || `${name}-error`;
@@ -88,15 +89,24 @@
       if (slot) { slot.textContent = `${label(form, name)} ${reason}`; slot.hidden = false; placed = true; }
     }
     const box = form.querySelector(".form-error");
-    if (box) { box.textContent = err.message; box.hidden = false; }
-    else if (!placed) toast(err.message);
+    if (box) {
+      // Reasons already shown next to their fields: the box says where to look, not the raw detail.
+      box.textContent = placed ? (form.dataset.errorSummary || "Correct the fields marked below.") : err.message;
+      box.hidden = false;
+      box.tabIndex = -1;
+    } else if (!placed) toast(err.message);
     const first = form.querySelector('[aria-invalid="true"]');
     (first || box)?.focus?.();
   }
 
   function label(form, name) {
     const input = form.elements.namedItem(name);
-    const text = input && input.id ? form.querySelector(`label[for="${input.id}"]`)?.textContent : "";
+    let text = "";
+    if (input instanceof RadioNodeList) {
+      text = form.querySelector(`[name="${CSS.escape(name)}"]`)?.closest("fieldset")?.querySelector("legend")?.textContent;
+    } else if (input && input.id) {
+      text = form.querySelector(`label[for="${input.id}"]`)?.textContent;
+    }
     return (text || name).trim().replace(/[:*]$/, "") + ":";
   }
 
