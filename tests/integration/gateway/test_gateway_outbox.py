@@ -81,7 +81,9 @@ async def test_a_message_waits_in_the_outbox_while_publishing_fails(
     monkeypatch.setattr(relay, "flush", nats_down)
     _, dep = await gw.trigger(project["api_key"])
     async with gw.pool.acquire() as conn:
-        row = await conn.fetchrow("SELECT subject, payload FROM gateway_outbox")
+        row = await conn.fetchrow(
+            "SELECT subject, payload FROM gateway_outbox WHERE subject LIKE '%.deployments.v1.triggered'"
+        )
     assert row is not None
     assert DeploymentTriggered.from_bytes(row["payload"]).deployment_id == uuid.UUID(dep["deployment_id"])
     stream = f"{gw.settings.bus_prefix.upper()}_DEPLOYMENTS"

@@ -28,7 +28,7 @@ class AnalyzerService(Service):
         s = self.settings
         pool = await self.open_pool(s)
         bus = await self.open_bus(s)
-        repo = AnalyzerRepository(pool, s.bus_prefix)
+        repo = AnalyzerRepository(pool, s.bus_prefix, pseudonym_key=s.pseudonym_key)
         relay = OutboxRelay(pool, bus, OUTBOX)
         handlers = WindowHandlers(repo, relay.wake, s.analyzer_default_policy)
         consumer = Consumer(bus, ANALYZER_WINDOWS, [route(WindowClosed, handlers.on_window_closed)])

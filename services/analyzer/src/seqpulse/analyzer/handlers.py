@@ -107,6 +107,10 @@ class WindowHandlers:
                 outcome = result.verdict if verdict_id else "duplicate"
                 record(result, created=verdict_id is not None)
                 if verdict_id is not None:
+                    # Only here: a deployment's first verdict. Replays store later versions, not this event.
+                    await self.repo.announce_analysis_completed(
+                        prepared.deployment, result.verdict, event.closed_at, conn
+                    )
                     log.info(
                         "verdict_created",
                         deployment_id=str(event.deployment_id),

@@ -1,9 +1,9 @@
 -- Named queries of the analyzer. It writes verdicts, sdh_hints and analyzer_outbox; it reads
--- deployments, projects and metric_samples.
+-- deployments, projects (policy; owner and plan for the `analysis_completed` product event) and metric_samples.
 
 -- name: deployment_for_analysis
-SELECT d.id, d.project_id, d.window_sequences, d.sequence_seconds, d.finished_at, d.state,
-       p.analysis_policy, p.policy_settings, w.state AS window_state, w.closed_at, w.cancel_reason
+SELECT d.id, d.project_id, d.window_sequences, d.sequence_seconds, d.finished_at, d.state, d.plan,
+       p.owner_id, p.analysis_policy, p.policy_settings, w.state AS window_state, w.closed_at, w.cancel_reason
 FROM deployments d
 JOIN projects p ON p.id = d.project_id
 LEFT JOIN collection_windows w ON w.deployment_id = d.id

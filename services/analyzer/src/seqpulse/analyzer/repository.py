@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,15 +14,20 @@ from seqpulse.common.db.outbox import enqueue
 from seqpulse.common.db.pool import Conn
 from seqpulse.common.db.queries import Queries
 from seqpulse.common.messages import VerdictCreated
+from seqpulse.common.messages.product import ProductEvent, pseudonymise
 
 Q = Queries(Path(__file__).with_name("queries.sql"))
 OUTBOX = "analyzer_outbox"
 
 
 class AnalyzerRepository:
-    def __init__(self, pool: asyncpg.Pool[Any], bus_prefix: str) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool[Any], bus_prefix: str, *, pseudonym_key: bytes | None = None
+    ) -> None:
         self.pool = pool
         self.prefix = bus_prefix
+        # CommonSettings.pseudonym_key; without it `analysis_completed` carries no user (never a raw id).
+        self.pseudonym_key = pseudonym_key
 
     async def deployment(self, deployment_id: uuid.UUID, conn: Conn) -> asyncpg.Record | None:
         return await conn.fetchrow(Q.deployment_for_analysis, deployment_id)
@@ -134,3 +140,32 @@ class AnalyzerRepository:
             self.prefix,
         )
         return uuid.UUID(str(verdict_id))
+
+    async def announce_analysis_completed(
+        self, deployment: asyncpg.Record, verdict: str, closed_at: datetime, conn: Conn
+    ) -> None:
+        """The `analysis_completed` product event of a deployment's first verdict, in its transaction.
+
+        `duration_ms` runs from the window's close to now (the verdict's commit, give or take)."""
+        now = datetime.now(UTC)
+        if closed_at.tzinfo is None:  # the collector sends UTC; an older producer may have omitted the zone
+            closed_at = closed_at.replace(tzinfo=UTC)
+        owner = deployment["owner_id"]
+        await enqueue(
+            conn,
+            OUTBOX,
+            ProductEvent(
+                event_name="analysis_completed",
+                occurred_at=now,
+                user_key=pseudonymise(str(owner), self.pseudonym_key) if self.pseudonym_key else None,
+                project_id=deployment["project_id"],
+                plan=deployment["plan"],
+                properties={
+                    "deployment_id": str(deployment["id"]),
+                    "verdict": verdict,
+                    "duration_ms": max(0, round((now - closed_at).total_seconds() * 1000)),
+                },
+                source="internal",
+            ),
+            self.prefix,
+        )

@@ -12,7 +12,9 @@ from seqpulse.common.bus.client import Bus
 from seqpulse.common.db.outbox import OutboxRelay
 from seqpulse.common.db.pool import create_pool
 from seqpulse.common.logging import get_logger
+from seqpulse.gateway.api_stats import API_STATS, ApiStats
 from seqpulse.gateway.config import GatewaySettings
+from seqpulse.gateway.geoip import CountryLookup
 from seqpulse.gateway.middlewares import body_limit, observe, problems
 from seqpulse.gateway.probe import EndpointProbe
 from seqpulse.gateway.resources import Resources
@@ -24,6 +26,8 @@ from seqpulse.gateway.routes import (
     deployments,
     docs,
     endpoint,
+    events,
+    founder,
     health,
     policy,
     projects,
@@ -46,6 +50,18 @@ def create_app(settings: GatewaySettings) -> web.Application:
         client_max_size=settings.max_body_bytes,
     )
     app[RESOURCES] = res
+
+    async def geoip(_app: web.Application) -> AsyncIterator[None]:
+        # First: a configured database that cannot be opened stops the start before anything connects.
+        if settings.geoip_db is None:
+            log.info("geoip_disabled", reason="SEQPULSE_GEOIP_DB not set; event countries will be null")
+            yield
+            return
+        res.geoip_or_none = CountryLookup.open(settings.geoip_db)
+        log.info("geoip_opened", database_type=res.geoip_or_none.database_type)
+        yield
+        res.geoip_or_none.close()
+        res.geoip_or_none = None
 
     async def database(_app: web.Application) -> AsyncIterator[None]:
         res.pool_or_none = await create_pool(
@@ -82,11 +98,24 @@ def create_app(settings: GatewaySettings) -> web.Application:
             res.probe_or_none = None
 
     # aiohttp runs these in order at startup and tears down only what started, in reverse.
-    app.cleanup_ctx.extend([database, nats, outbox, http_client])
+    stats = app[API_STATS] = ApiStats()
+
+    async def api_stats(_app: web.Application) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        task = asyncio.create_task(
+            stats.run(res.pool, settings.api_stats_flush_seconds, stop), name="gateway:api-stats"
+        )
+        yield
+        # The last flush runs after the HTTP server stopped, so the final requests are counted too.
+        stop.set()
+        await task
+
+    app.cleanup_ctx.extend([geoip, database, nats, outbox, http_client, api_stats])
 
     operations = [
         *accounts.operations(res),
         *ci.operations(res),
+        *events.operations(res),
         *projects.operations(res),
         *endpoint.operations(res),
         *tokens.operations(res),
@@ -94,6 +123,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
         *analysis.operations(res),
         *policy.operations(res),
         *health.operations(res),
+        *founder.operations(res),
     ]
     operations += docs.operations(res, operations)
     operations += pages.operations(res)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, field_validator
 
 from seqpulse.common.config import CommonSettings
+from seqpulse.gateway.client_address import Network, parse_networks
 
 
 def _env(name: str) -> AliasChoices:
@@ -48,6 +51,10 @@ class GatewaySettings(CommonSettings):
         default=30.0, gt=0, validation_alias=_env("SEQPULSE_COLLECTOR_HEARTBEAT_STALE_SECONDS")
     )
     drain_seconds: float = Field(default=10.0, ge=0, validation_alias=_env("SEQPULSE_GATEWAY_DRAIN_SECONDS"))
+    # How often each replica adds its per-minute request counts to `api_request_minutes` (Founder View).
+    api_stats_flush_seconds: float = Field(
+        default=10.0, gt=0, validation_alias=_env("SEQPULSE_API_STATS_FLUSH_SECONDS")
+    )
     # Accounts. With sign-up off, accounts are created by `seqpulse-admin create-user` only.
     signup_enabled: bool = Field(default=True, validation_alias=_env("SEQPULSE_SIGNUP_ENABLED"))
     # A session lives this long after its last use (sliding), then the browser signs in again.
@@ -61,6 +68,28 @@ class GatewaySettings(CommonSettings):
     login_client_limit_per_minute: int = Field(
         default=30, ge=1, validation_alias=_env("SEQPULSE_LOGIN_CLIENT_LIMIT_PER_MINUTE")
     )
+
+    # Product events: a MaxMind-format database (GeoIP2/GeoLite2 Country or City) gives their country.
+    # Without one, the country of events sent over HTTP is null.
+    geoip_db: Path | None = Field(default=None, validation_alias=_env("SEQPULSE_GEOIP_DB"))
+    # Comma-separated CIDRs of the reverse proxies in front of the gateway. Only a peer in these may say
+    # who the client is (X-Forwarded-For); empty means the peer is the client.
+    trusted_proxies: str = Field(default="", validation_alias=_env("SEQPULSE_TRUSTED_PROXIES"))
+
+    @field_validator("geoip_db", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _cidrs(cls, value: str) -> str:
+        parse_networks(value)  # a typo must stop the start, not silently trust nobody (or everybody)
+        return value
+
+    @property
+    def trusted_networks(self) -> tuple[Network, ...]:
+        return parse_networks(self.trusted_proxies)
 
     @property
     def secure_cookies(self) -> bool:

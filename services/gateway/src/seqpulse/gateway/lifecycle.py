@@ -14,6 +14,7 @@ from seqpulse.gateway import repository as repo
 from seqpulse.gateway.metrics import DEPLOYMENTS
 from seqpulse.gateway.probe import secret_fingerprint
 from seqpulse.gateway.problems import Problem
+from seqpulse.gateway.product_events import emit
 from seqpulse.gateway.records import DeploymentRow, ProjectRow
 from seqpulse.gateway.resources import Resources
 from seqpulse.gateway.schemas.ci import FinishRequest, FinishResponse, TriggerRequest, TriggerResponse
@@ -124,9 +125,16 @@ async def _preflight(res: Resources, project: ProjectRow, endpoint: str) -> None
 
 
 async def trigger(
-    res: Resources, project: ProjectRow, body: TriggerRequest, header_key: str | None
+    res: Resources,
+    project: ProjectRow,
+    body: TriggerRequest,
+    header_key: str | None,
+    *,
+    country: str | None = None,
 ) -> TriggerResponse:
-    """Processing order of the original (reference §3.1), with project-scoped keys and stale-run expiry."""
+    """Processing order of the original (reference §3.1), with project-scoped keys and stale-run expiry.
+
+    `country` is the caller's, for the `deployment_triggered` product event."""
     env = plans.trigger_env(project.plan, body.env)
     if env not in project.envs:
         allowed = ", ".join(project.envs)
@@ -176,6 +184,16 @@ async def trigger(
                     triggered_at=deployment.started_at,
                 )
                 await enqueue(conn, OUTBOX, message, res.settings.bus_prefix)
+                await emit(
+                    conn,
+                    res,
+                    "deployment_triggered",
+                    user_id=project.owner_id,  # a CI key acts for the project, hence its owner
+                    project_id=project.id,
+                    plan=project.plan,
+                    country=country,
+                    properties={"env": env, "deployment_id": str(deployment.id)},
+                )
         except asyncpg.UniqueViolationError:
             # A concurrent trigger with the same key or env won the race: answer with its deployment.
             reused = await _reuse(conn, project, key, env)
@@ -204,7 +222,9 @@ def _finish_answer(status: str, message: str) -> FinishResponse:
     return FinishResponse.model_validate({"status": status, "message": message})
 
 
-async def finish(res: Resources, project: ProjectRow, body: FinishRequest) -> FinishResponse:
+async def finish(
+    res: Resources, project: ProjectRow, body: FinishRequest, *, country: str | None = None
+) -> FinishResponse:
     """`running → finished` once; later calls are ignored; another project's deployment is not found."""
     async with res.pool.acquire() as conn:
         deployment = await repo.deployment_in_project(conn, body.deployment_id, project.id)
@@ -227,6 +247,20 @@ async def finish(res: Resources, project: ProjectRow, body: FinishRequest) -> Fi
                 sequence_seconds=finished.sequence_seconds,
             )
             await enqueue(conn, OUTBOX, message, res.settings.bus_prefix)
+            await emit(
+                conn,
+                res,
+                "deployment_finished",
+                user_id=project.owner_id,
+                project_id=project.id,
+                plan=project.plan,
+                country=country,
+                properties={
+                    "env": finished.env,
+                    "deployment_id": str(finished.id),
+                    "pipeline_result": body.result,
+                },
+            )
     res.wake_relay()
     log.info(
         "deployment_finished",

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from seqpulse.common.errors import ValidationFailed
 from seqpulse.common.logging import get_logger
 from seqpulse.common.telemetry.tracing import context_from_headers, tracer
+from seqpulse.gateway.api_stats import API_STATS
 from seqpulse.gateway.metrics import HTTP_DURATION, HTTP_REQUESTS
 from seqpulse.gateway.problems import Problem, problem_response
 
@@ -50,6 +51,7 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
     token = otel_context.attach(context_from_headers(request.headers))
     started = time.perf_counter()
     status = 500
+    streaming = False
     try:
         with _tracer.start_as_current_span(
             f"{request.method} {path}",
@@ -58,6 +60,7 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
         ) as span:
             response = await handler(request)
             status = response.status
+            streaming = response.content_type == "text/event-stream"
             span.set_attribute("http.response.status_code", status)
             if status >= 500:
                 span.set_status(trace.StatusCode.ERROR)
@@ -65,8 +68,13 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
     finally:
         otel_context.detach(token)
         if path != "/metrics":
+            elapsed = time.perf_counter() - started
             HTTP_REQUESTS.labels(request.method, path, str(status)).inc()
-            HTTP_DURATION.labels(request.method, path).observe(time.perf_counter() - started)
+            HTTP_DURATION.labels(request.method, path).observe(elapsed)
+            stats = request.app.get(API_STATS)
+            # Static files and long-lived event streams say nothing about the API's latency.
+            if stats is not None and not path.startswith("/static") and not streaming:
+                stats.record(f"{request.method} {path}", status, elapsed)
 
 
 @web.middleware

@@ -184,3 +184,10 @@ SELECT coalesce(sum(failures), 0)::int FROM login_failures WHERE key_hash = $1 A
 
 -- name: forget_login_failures
 DELETE FROM login_failures WHERE key_hash = $1 OR window_start < $2;
+
+
+-- Product events.
+
+-- name: project_plans_visible
+-- POST /events with a user's credentials: which of the projects $1 the caller may speak for, and their plans.
+SELECT id, plan FROM projects WHERE id = ANY($1::uuid[]) AND ($2::boolean OR owner_id = $3);

@@ -8,10 +8,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from seqpulse.common.db.queries import Queries
 from seqpulse.gateway.endpoint_lock import Activation
+from seqpulse.gateway.plans import Plan
 from seqpulse.gateway.records import DeploymentRow, Principal, ProjectRow, Row
 
 Q = Queries(Path(__file__).with_name("queries.sql"))
@@ -211,3 +212,11 @@ async def deployment_in_project(
 
 async def finish_deployment(conn: Conn, deployment_id: uuid.UUID, result: str) -> DeploymentRow | None:
     return _deployment(await conn.fetchrow(Q.finish_deployment, deployment_id, result))
+
+
+async def project_plans_visible(
+    conn: Conn, project_ids: list[uuid.UUID], who: Principal
+) -> dict[uuid.UUID, Plan]:
+    """The plans of those of `project_ids` the caller owns (every one, for an admin)."""
+    rows = await conn.fetch(Q.project_plans_visible, project_ids, who.sees_everything, who.user_id)
+    return {row["id"]: cast(Plan, row["plan"]) for row in rows}

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiohttp import web
 from cryptography.exceptions import InvalidTag
 
 from seqpulse.common.bus.client import Bus
 from seqpulse.common.db.outbox import OutboxRelay
 from seqpulse.common.secretbox import SecretBox
+from seqpulse.gateway.client_address import client_address
 from seqpulse.gateway.config import GatewaySettings
+from seqpulse.gateway.geoip import CountryLookup
 from seqpulse.gateway.probe import EndpointProbe, PreflightCache
 from seqpulse.gateway.problems import Problem
 from seqpulse.gateway.ratelimit import FixedWindowLimiter
@@ -28,10 +31,13 @@ class Resources:
         self.box = SecretBox(settings.secret_key)
         self.limiter = FixedWindowLimiter(settings.ci_rate_limit_per_minute)
         self.preflight = PreflightCache(settings.hmac_preflight_cache_seconds)
+        self.trusted_proxies = settings.trusted_networks
         self.pool_or_none: Any = None  # an asyncpg pool (untyped library)
         self.bus_or_none: Bus | None = None
         self.relay_or_none: OutboxRelay | None = None
         self.probe_or_none: EndpointProbe | None = None
+        # None when no SEQPULSE_GEOIP_DB is configured: countries are then unknown, not an error.
+        self.geoip_or_none: CountryLookup | None = None
 
     @property
     def pool(self) -> Any:
@@ -56,6 +62,12 @@ class Resources:
         if self.probe_or_none is None:
             raise NotStarted("endpoint probe")
         return self.probe_or_none
+
+    def country(self, request: web.Request) -> str | None:
+        """The country of the request's client, or None; the address itself goes no further than here."""
+        if self.geoip_or_none is None:
+            return None
+        return self.geoip_or_none.country(client_address(request, self.trusted_proxies))
 
     def wake_relay(self) -> None:
         """After a commit that enqueued messages: publish now instead of at the next poll."""

@@ -13,7 +13,9 @@ from seqpulse.common.logging import get_logger
 from seqpulse.gateway import repository as repo
 from seqpulse.gateway import sessions
 from seqpulse.gateway.auth import authenticate_user, hash_password, verify_password
+from seqpulse.gateway.client_address import client_address
 from seqpulse.gateway.problems import Problem, unauthorized
+from seqpulse.gateway.product_events import emit
 from seqpulse.gateway.ratelimit import FixedWindowLimiter
 from seqpulse.gateway.resources import Resources
 from seqpulse.gateway.routes import Operation, read_json, respond
@@ -74,12 +76,21 @@ def operations(res: Resources) -> list[Operation]:
             )
             await conn.execute(repo.Q.touch_login, user_id)
             response = await signed_in(conn, user_id, 201)
+            await emit(
+                conn,
+                res,
+                "user_signup",
+                user_id=user_id,
+                country=res.country(request),
+                properties={"method": "password"},
+            )
+        res.wake_relay()
         log.info("user_signed_up", user_id=str(user_id), is_admin=first)
         return response
 
     async def login(request: web.Request) -> web.Response:
-        # Keyed by the connection's address in memory only: nothing about the client is stored.
-        decision = per_client.hit(request.remote or "unknown")
+        # Keyed by the client's address (seen through trusted proxies) in memory only: never stored or logged.
+        decision = per_client.hit(client_address(request, res.trusted_proxies) or "unknown")
         if not decision.allowed:
             raise _too_many(decision.retry_after)
         body = await read_json(request, LoginRequest)
@@ -102,6 +113,15 @@ def operations(res: Resources) -> list[Operation]:
                 await conn.execute(repo.Q.forget_login_failures, key, start)
                 await conn.execute(repo.Q.touch_login, user["id"])
                 response = await signed_in(conn, user["id"], 200)
+                await emit(
+                    conn,
+                    res,
+                    "user_login",
+                    user_id=user["id"],
+                    country=res.country(request),
+                    properties={"method": "password"},
+                )
+        res.wake_relay()
         log.info("user_logged_in", user_id=str(user["id"]))
         return response
 

@@ -38,13 +38,16 @@ def operations(res: Resources) -> list[Operation]:
     async def trigger(request: web.Request) -> web.Response:
         project, headers = await authorize(request, "trigger")
         body = await read_json(request, TriggerRequest)
-        answer = await lifecycle.trigger(res, project, body, request.headers.get("X-Idempotency-Key"))
+        answer = await lifecycle.trigger(
+            res, project, body, request.headers.get("X-Idempotency-Key"), country=res.country(request)
+        )
         return respond(answer, headers=headers)
 
     async def finish(request: web.Request) -> web.Response:
         project, headers = await authorize(request, "finish")
         body = await read_json(request, FinishRequest)
-        return respond(await lifecycle.finish(res, project, body), headers=headers)
+        answer = await lifecycle.finish(res, project, body, country=res.country(request))
+        return respond(answer, headers=headers)
 
     common_errors = (400, 401, 409, 413, 422, 423, 429)
     return [

@@ -14,6 +14,7 @@ from seqpulse.gateway import endpoint_lock
 from seqpulse.gateway import repository as repo
 from seqpulse.gateway.auth import authenticate_user
 from seqpulse.gateway.problems import Problem
+from seqpulse.gateway.product_events import emit
 from seqpulse.gateway.records import ProjectRow
 from seqpulse.gateway.resources import Resources
 from seqpulse.gateway.routes import Operation, path_uuid, read_json, respond
@@ -154,7 +155,18 @@ def operations(res: Resources) -> list[Operation]:
                         "baseline_version": activation.baseline_version,
                     },
                 )
+                await emit(
+                    conn,
+                    res,
+                    "settings_updated",
+                    user_id=who.user_id,
+                    project_id=project_id,
+                    plan=current.plan,
+                    country=res.country(request),
+                    properties={"area": "endpoint", "action": "activate", "mutation": activation.mutation},
+                )
             updated = await visible_project(conn, project_id, who)
+        res.wake_relay()
         log.info(
             "endpoint_activated",
             project_id=str(project_id),
@@ -184,7 +196,18 @@ def operations(res: Resources) -> list[Operation]:
                     # Sealed with the project id as context: a ciphertext copied to another row won't open.
                     sealed = res.box.seal(secret, context=str(project_id)) if secret is not None else None
                     await repo.set_hmac(conn, project_id, enabled=secret is not None, sealed=sealed)
+                    await emit(
+                        conn,
+                        res,
+                        "settings_updated",
+                        user_id=who.user_id,
+                        project_id=project_id,
+                        plan=row.plan,
+                        country=res.country(request),
+                        properties={"area": "hmac", "action": action},
+                    )
                 updated = await visible_project(conn, project_id, who)
+            res.wake_relay()
             log.info(f"hmac_{action}d", project_id=str(project_id), user_id=str(who.user_id))
             if secret is None:
                 return respond(project_view(updated))

@@ -15,6 +15,7 @@ from seqpulse.common.policy_settings import (
 )
 from seqpulse.gateway.auth import authenticate_user
 from seqpulse.gateway.problems import Problem
+from seqpulse.gateway.product_events import emit
 from seqpulse.gateway.repository import Conn, Q
 from seqpulse.gateway.resources import Resources
 from seqpulse.gateway.routes import Operation, path_uuid, read_json, respond
@@ -65,9 +66,21 @@ def operations(res: Resources) -> list[Operation]:
         body = await read_json(request, PolicyUpdateRequest)
         async with res.pool.acquire() as conn:
             who = await authenticate_user(conn, request, "write")
-            await visible_project(conn, project_id, who)
+            project = await visible_project(conn, project_id, who)
             _validated(body)
-            await conn.execute(Q.set_project_policy, project_id, body.analysis_policy, body.settings)
+            async with conn.transaction():
+                await conn.execute(Q.set_project_policy, project_id, body.analysis_policy, body.settings)
+                await emit(
+                    conn,
+                    res,
+                    "settings_updated",
+                    user_id=who.user_id,
+                    project_id=project_id,
+                    plan=project.plan,
+                    country=res.country(request),
+                    properties={"area": "policy", "policy": body.analysis_policy},
+                )
+        res.wake_relay()
         log.info(
             "project_policy_updated",
             project_id=str(project_id),

@@ -14,6 +14,7 @@ from seqpulse.gateway import repository as repo
 from seqpulse.gateway.auth import authenticate_user, new_api_key
 from seqpulse.gateway.auth import digest as hash_secret
 from seqpulse.gateway.problems import Problem, not_found
+from seqpulse.gateway.product_events import emit
 from seqpulse.gateway.records import Principal, ProjectRow
 from seqpulse.gateway.resources import Resources
 from seqpulse.gateway.routes import Operation, path_uuid, read_json, respond
@@ -86,7 +87,18 @@ def operations(res: Resources) -> list[Operation]:
                         "candidate_host": endpoint_host(candidate),
                     },
                 )
+                await emit(
+                    conn,
+                    res,
+                    "project_created",
+                    user_id=who.user_id,
+                    project_id=project_id,
+                    plan=body.plan,
+                    country=res.country(request),
+                    properties={"plan": body.plan, "envs": len(envs)},
+                )
             row = await visible_project(conn, project_id, who)
+        res.wake_relay()
         log.info("project_created", project_id=str(project_id), user_id=str(who.user_id), plan=body.plan)
         view = project_view(row)
         return respond(ProjectCreatedResponse(**view.model_dump(), api_key=api_key), status=201)
@@ -136,7 +148,18 @@ def operations(res: Resources) -> list[Operation]:
                     envs=envs,
                     window_sequences=window,
                 )
+                await emit(
+                    conn,
+                    res,
+                    "settings_updated",
+                    user_id=who.user_id,
+                    project_id=project_id,
+                    plan=plan,
+                    country=res.country(request),
+                    properties={"area": "project", "fields": sorted(body.model_fields_set)},
+                )
             updated = await visible_project(conn, project_id, who)
+        res.wake_relay()
         log.info(
             "project_updated",
             project_id=str(project_id),
@@ -149,11 +172,22 @@ def operations(res: Resources) -> list[Operation]:
         project_id = path_uuid(request, "project_id", "Project")
         async with res.pool.acquire() as conn:
             who = await authenticate_user(conn, request, "write")
-            await visible_project(conn, project_id, who)
+            row = await visible_project(conn, project_id, who)
             api_key, prefix = new_api_key()
             async with conn.transaction():
                 await repo.revoke_api_keys(conn, project_id)
                 await repo.insert_api_key(conn, project_id, prefix, hash_secret(api_key))
+                await emit(
+                    conn,
+                    res,
+                    "settings_updated",
+                    user_id=who.user_id,
+                    project_id=project_id,
+                    plan=row.plan,
+                    country=res.country(request),
+                    properties={"area": "api_key", "action": "rotate"},
+                )
+        res.wake_relay()
         log.info("api_key_rotated", project_id=str(project_id), user_id=str(who.user_id), key_prefix=prefix)
         return respond(ApiKeyResponse(api_key=api_key, api_key_prefix=prefix))
 

@@ -10,6 +10,7 @@ from seqpulse.common.logging import get_logger
 from seqpulse.gateway import repository as repo
 from seqpulse.gateway.auth import authenticate_user, digest, has_scope, new_access_token
 from seqpulse.gateway.problems import Problem, not_found
+from seqpulse.gateway.product_events import emit
 from seqpulse.gateway.resources import Resources
 from seqpulse.gateway.routes import Operation, path_uuid, read_json, respond
 from seqpulse.gateway.schemas.tokens import TokenCreatedResponse, TokenCreateRequest, TokenListResponse
@@ -42,15 +43,25 @@ def operations(res: Resources) -> list[Operation]:
             expires_at = None
             if body.expires_in_days is not None:
                 expires_at = datetime.now(UTC) + timedelta(days=body.expires_in_days)
-            row = await repo.insert_access_token(
-                conn,
-                user_id=who.user_id,
-                name=body.name,
-                prefix=prefix,
-                token_hash=digest(token),
-                scopes=list(body.scopes),
-                expires_at=expires_at,
-            )
+            async with conn.transaction():
+                row = await repo.insert_access_token(
+                    conn,
+                    user_id=who.user_id,
+                    name=body.name,
+                    prefix=prefix,
+                    token_hash=digest(token),
+                    scopes=list(body.scopes),
+                    expires_at=expires_at,
+                )
+                await emit(
+                    conn,
+                    res,
+                    "settings_updated",
+                    user_id=who.user_id,
+                    country=res.country(request),
+                    properties={"area": "token", "action": "create", "scopes": sorted(body.scopes)},
+                )
+        res.wake_relay()
         log.info("access_token_created", user_id=str(who.user_id), token_id=str(row["id"]), prefix=prefix)
         view = token_view(row)
         return respond(TokenCreatedResponse(**view.model_dump(), token=token), status=201)
@@ -59,8 +70,18 @@ def operations(res: Resources) -> list[Operation]:
         token_id = path_uuid(request, "token_id", "Token")
         async with res.pool.acquire() as conn:
             who = await authenticate_user(conn, request, "write")
-            if not await repo.revoke_access_token(conn, token_id, who.user_id):
-                raise not_found("Token")
+            async with conn.transaction():
+                if not await repo.revoke_access_token(conn, token_id, who.user_id):
+                    raise not_found("Token")
+                await emit(
+                    conn,
+                    res,
+                    "settings_updated",
+                    user_id=who.user_id,
+                    country=res.country(request),
+                    properties={"area": "token", "action": "revoke"},
+                )
+        res.wake_relay()
         log.info("access_token_revoked", user_id=str(who.user_id), token_id=str(token_id))
         return web.Response(status=204)
 

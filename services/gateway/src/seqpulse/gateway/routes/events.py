@@ -1,0 +1,319 @@
+"""`POST /events`: product events over HTTP, judged one by one, on JetStream before the answer.
+
+Who may send: a project's API key (`X-API-Key`; every event is then that project's), or a user, by
+personal access token with the `write` scope or by browser session (events are then that user's). The
+client's address gives the events their country and goes no further: it is not published, stored
+or logged. The user id is pseudonymised before the event leaves the gateway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+import nats.errors
+import orjson
+from aiohttp import web
+from pydantic import ValidationError
+
+from seqpulse.common.bus.client import Bus
+from seqpulse.common.logging import get_logger
+from seqpulse.common.messages.product import Plan, ProductEvent, pseudonymise
+from seqpulse.gateway import repository as repo
+from seqpulse.gateway.auth import COOKIE, authenticate_project, authenticate_user, digest
+from seqpulse.gateway.problems import Problem, bad_request, unauthorized
+from seqpulse.gateway.records import Principal, ProjectRow
+from seqpulse.gateway.resources import Resources
+from seqpulse.gateway.routes import Operation
+from seqpulse.gateway.schemas.common import FieldError
+from seqpulse.gateway.schemas.events import (
+    MAX_BATCH,
+    EventRequest,
+    EventsAcceptedResponse,
+    EventsRequest,
+    RejectedEvent,
+)
+
+log = get_logger(__name__)
+# Publishes in flight per request: enough to hide the ack round trip, few enough to share the connection.
+PUBLISH_CONCURRENCY = 64
+# An application sends events with the same key many times a second: its project is remembered this long,
+# which is also how long a rotated key may still send events (nothing else) on each replica.
+API_KEY_CACHE_SECONDS = 5.0
+Errors = list[tuple[str, str]]
+
+
+# Who sends: a project (API key) or a user (token or session).
+Sender = ProjectRow | Principal
+
+
+class ApiKeyCache:
+    """Projects of recently seen API keys (by hash), in memory; unknown keys are never remembered."""
+
+    def __init__(
+        self, ttl: float, *, max_entries: int = 10_000, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._clock = clock
+        self._entries: dict[bytes, tuple[float, ProjectRow]] = {}
+
+    def get(self, key_hash: bytes) -> ProjectRow | None:
+        entry = self._entries.get(key_hash)
+        if entry is None or entry[0] <= self._clock():
+            return None
+        return entry[1]
+
+    def put(self, key_hash: bytes, project: ProjectRow) -> None:
+        now = self._clock()
+        if len(self._entries) >= self.max_entries:
+            self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
+            if len(self._entries) >= self.max_entries:
+                self._entries.clear()
+        self._entries[key_hash] = (now + self.ttl, project)
+
+
+def parse_items(raw: bytes) -> tuple[list[object], bool]:
+    """The events of the body and whether it was a batch; 400/413/422 for a body that holds none."""
+    if not raw.strip():
+        raise bad_request("body", 'an event object or {"events": [...]} is required')
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise bad_request("body", f"is not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise bad_request("body", 'must be a JSON object: one event, or {"events": [...]}')
+    if "events" not in data:
+        return [data], False
+    if extra := sorted(set(data) - {"events"}):
+        raise bad_request("body", f"a batch holds only `events` (unexpected: {', '.join(extra)})")
+    items = data["events"]
+    if not isinstance(items, list):
+        raise bad_request("events", "must be an array of event objects")
+    if not items:
+        raise Problem(
+            422,
+            "events: must hold at least one event",
+            code="validation_failed",
+            errors=[("events", "is empty")],
+        )
+    if len(items) > MAX_BATCH:
+        reason = f"must hold at most {MAX_BATCH} events (got {len(items)}); split the batch"
+        raise Problem(413, f"events: {reason}", code="too_many_events", errors=[("events", reason)])
+    return items, True
+
+
+def validate_item(item: object) -> EventRequest | Errors:
+    if not isinstance(item, dict):
+        return [("event", "must be a JSON object")]
+    try:
+        return EventRequest.model_validate(item)
+    except ValidationError as exc:
+        return [
+            (".".join(str(part) for part in error["loc"]) or "event", error["msg"])
+            for error in exc.errors(include_url=False, include_input=False)
+        ]
+
+
+def canonical_user_id(sent: str) -> str:
+    """A UUID however written (case, braces) is one user: one spelling, hence one pseudonym."""
+    try:
+        return str(uuid.UUID(sent))
+    except ValueError:
+        return sent
+
+
+def bind(
+    event: EventRequest, sender: Sender, plans: dict[uuid.UUID, Plan]
+) -> tuple[str | None, uuid.UUID | None, Plan | None] | Errors:
+    """(user id, project id, plan) the event is recorded under, or why the sender may not send it."""
+    sent_user = canonical_user_id(event.user_id) if event.user_id is not None else None
+    if isinstance(sender, ProjectRow):
+        if event.project_id is not None and event.project_id != sender.id:
+            return [("project_id", "must be the API key's project, or omitted")]
+        return sent_user, sender.id, event.plan or sender.plan
+    who = sender
+    errors: Errors = []
+    user_id = sent_user or str(who.user_id)
+    if user_id != str(who.user_id) and not who.sees_everything:
+        errors.append(
+            ("user_id", "must be your own user id, or omitted, when sending with a user's credentials")
+        )
+    plan = event.plan
+    if event.project_id is not None:
+        if event.project_id not in plans:
+            errors.append(("project_id", "no such project among the ones you can see"))
+        plan = plan or plans.get(event.project_id)
+    return errors or (user_id, event.project_id, plan)
+
+
+def build(
+    event: EventRequest,
+    bound: tuple[str | None, uuid.UUID | None, Plan | None],
+    *,
+    key: bytes,
+    country: str | None,
+    received_at: datetime,
+) -> ProductEvent | Errors:
+    user_id, project_id, plan = bound
+    try:
+        return ProductEvent(
+            message_id=str(event.event_id),  # the sender's id is the Nats-Msg-Id: a retry is dropped
+            event_name=event.event_name,
+            occurred_at=event.timestamp or received_at,
+            received_at=received_at,
+            user_key=pseudonymise(user_id, key) if user_id is not None else None,
+            project_id=project_id,
+            plan=plan,
+            country=country,
+            properties=event.properties,
+            source="http",
+        )
+    except ValidationError as exc:  # the request model checks the same rules; this is the safety net
+        errors = exc.errors(include_url=False, include_input=False)
+        return [(_request_field(error["loc"]), error["msg"]) for error in errors]
+
+
+def _request_field(loc: tuple[int | str, ...]) -> str:
+    field = str(loc[0]) if loc else "timestamp"  # the one model-level rule is about the time
+    return {"occurred_at": "timestamp", "received_at": "timestamp", "user_key": "user_id"}.get(field, field)
+
+
+async def publish_all(bus: Bus, events: Sequence[ProductEvent]) -> None:
+    """Publish every event and wait for JetStream's acks, a bounded number at a time; 503 if NATS fails."""
+    if not bus.nc.is_connected:
+        raise _unavailable("not connected")
+    pending = iter(events)
+
+    async def worker() -> None:
+        for event in pending:  # the shared iterator hands each event to exactly one worker
+            await bus.publish(event)
+
+    workers = min(PUBLISH_CONCURRENCY, len(events))
+    outcomes = await asyncio.gather(*(worker() for _ in range(workers)), return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, nats.errors.Error | TimeoutError):
+            raise _unavailable(f"{type(outcome).__name__}: {outcome}") from outcome
+        if isinstance(outcome, BaseException):
+            raise outcome
+
+
+def _unavailable(reason: str) -> Problem:
+    log.warning("events_publish_failed", reason=reason)
+    return Problem(
+        503,
+        "Events could not be handed to the event bus; retry the same request (event ids make a retry safe).",
+        code="unavailable",
+        headers={"Retry-After": "5"},
+    )
+
+
+def _field(name: str, index: int, batched: bool) -> str:
+    return f"events.{index}.{name}" if batched else name
+
+
+def operations(res: Resources) -> list[Operation]:
+    keys = ApiKeyCache(API_KEY_CACHE_SECONDS)
+
+    async def project_of_key(request: web.Request) -> ProjectRow:
+        key_hash = digest(request.headers.get("X-API-Key", "").strip())
+        project = keys.get(key_hash)
+        if project is None:
+            async with res.pool.acquire() as conn:
+                project, _key_id = await authenticate_project(conn, request)  # 401 if missing or unknown
+            keys.put(key_hash, project)
+        return project
+
+    async def post(request: web.Request) -> web.Response:
+        raw = await request.read()
+        plans: dict[uuid.UUID, Plan] = {}
+        sender: Sender
+        if "X-API-Key" in request.headers:
+            # The hot path (applications): with the key's project remembered, no database round trip.
+            sender = await project_of_key(request)
+            items, batched = parse_items(raw)
+            checked = [validate_item(item) for item in items]
+        elif "Authorization" in request.headers or COOKIE in request.cookies:
+            async with res.pool.acquire() as conn:
+                sender = await authenticate_user(conn, request, "write")
+                items, batched = parse_items(raw)
+                checked = [validate_item(item) for item in items]
+                named = {c.project_id for c in checked if isinstance(c, EventRequest) and c.project_id}
+                if named:
+                    plans = await repo.project_plans_visible(conn, sorted(named), sender)
+        else:
+            raise unauthorized(
+                "Missing credentials: a project's X-API-Key, or a user's Authorization: Bearer token",
+                field="X-API-Key",
+                reason="or Authorization is required",
+            )
+
+        received_at = datetime.now(UTC)
+        country = res.country(request)  # the only use of the client's address
+        key = res.settings.pseudonym_key
+        accepted: list[ProductEvent] = []
+        rejected: list[tuple[int, Errors]] = []
+        first_index: dict[uuid.UUID, int] = {}
+
+        def judge(event: EventRequest) -> ProductEvent | Errors:
+            bound = bind(event, sender, plans)
+            if isinstance(bound, list):
+                return bound
+            if event.event_id in first_index:
+                return [("event_id", f"repeats the event_id of event {first_index[event.event_id]}")]
+            return build(event, bound, key=key, country=country, received_at=received_at)
+
+        for index, item in enumerate(checked):
+            outcome = judge(item) if isinstance(item, EventRequest) else item
+            if isinstance(outcome, ProductEvent):
+                first_index[uuid.UUID(outcome.message_id)] = index
+                accepted.append(outcome)
+            else:
+                rejected.append((index, outcome))
+
+        answer = EventsAcceptedResponse(
+            accepted=len(accepted),
+            rejected=[
+                RejectedEvent(index=i, errors=[FieldError(field=f, reason=r) for f, r in errs])
+                for i, errs in rejected
+            ],
+        )
+        if not accepted:
+            errors = [(_field(f, i, batched), r) for i, errs in rejected for f, r in errs]
+            detail = "; ".join(f"{f}: {r}" for f, r in errors[:5]) + ("; …" if len(errors) > 5 else "")
+            raise Problem(
+                422,
+                f"No event was accepted: {detail}",
+                code="validation_failed",
+                errors=errors,
+                extra=answer.model_dump(mode="json"),
+            )
+        await publish_all(res.bus, accepted)
+        # A line per request at this endpoint's rate is noise; one with refusals helps a sender debug.
+        (log.info if rejected else log.debug)(
+            "events_accepted",
+            accepted=len(accepted),
+            rejected=len(rejected),
+            via="api_key" if isinstance(sender, ProjectRow) else "user",
+            project_id=str(sender.id) if isinstance(sender, ProjectRow) else None,
+        )
+        return web.Response(status=202, body=answer.model_dump_json(), content_type="application/json")
+
+    return [
+        Operation(
+            "POST",
+            "/events",
+            post,
+            "Send product events, one or a batch of up to 1000 (X-API-Key, or a user token/session "
+            "with `write`); each bad event is refused with its reasons, the others are published",
+            "Events",
+            auth="api_key",
+            request=EventsRequest,
+            response=EventsAcceptedResponse,
+            status=202,
+            errors=(400, 401, 403, 413, 422, 503),
+        ),
+    ]
