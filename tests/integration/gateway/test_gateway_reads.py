@@ -85,6 +85,8 @@ async def test_the_state_follows_the_deployment_and_no_verdict_is_invented(gw: H
         "collected_post": 0,
         "state": "pending",
         "cancel_reason": None,
+        "close_reason": None,
+        "closed_at": None,
     }
 
     await _window(gw, dep_id, project["id"], "open")

@@ -33,6 +33,7 @@ from seqpulse.gateway.routes import (
     projects,
     tokens,
 )
+from seqpulse.gateway.web import live
 from seqpulse.gateway.web import routes as pages
 from seqpulse.gateway.web.context import STATIC, setup_templates
 
@@ -111,6 +112,8 @@ def create_app(settings: GatewaySettings) -> web.Application:
         await task
 
     app.cleanup_ctx.extend([geoip, database, nats, outbox, http_client, api_stats])
+    # Live pages: their streams end on shutdown, and the hub unsubscribes before NATS drains.
+    live.install(app, res)
 
     operations = [
         *accounts.operations(res),

@@ -4,10 +4,10 @@
 
 -- name: deployment_views
 SELECT d.*, p.name AS project_name,
-       w.state AS window_state, w.cancel_reason,
+       w.state AS window_state, w.cancel_reason, w.close_reason, w.closed_at AS window_closed_at,
        coalesce(s.pre, 0) AS collected_pre, coalesce(s.post, 0) AS collected_post,
        v.id AS verdict_id, v.verdict, v.confidence, v.summary, v.details, v.policy, v.version AS verdict_version,
-       v.data_quality, v.insufficient_data, v.created_at AS verdict_created_at
+       v.data_quality, v.insufficient_data, v.comparisons, v.created_at AS verdict_created_at
 FROM deployments d
 JOIN projects p ON p.id = d.project_id
 LEFT JOIN collection_windows w ON w.deployment_id = d.id

@@ -100,6 +100,7 @@ def deployment_view(row: Row, hints: list[HintView]) -> DeploymentResponse:
             version=row["verdict_version"],
             data_quality=row["data_quality"],
             insufficient_data=row["insufficient_data"],
+            comparisons=row["comparisons"] if isinstance(row["comparisons"], list) else [],
             created_at=row["verdict_created_at"],
         )
     window = WindowView(
@@ -109,6 +110,8 @@ def deployment_view(row: Row, hints: list[HintView]) -> DeploymentResponse:
         collected_post=row["collected_post"],
         state=row["window_state"] or "pending",
         cancel_reason=row["cancel_reason"],
+        close_reason=row["close_reason"],
+        closed_at=row["window_closed_at"],
     )
     return DeploymentResponse(
         id=row["id"],

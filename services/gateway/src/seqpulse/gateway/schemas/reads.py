@@ -32,6 +32,10 @@ class WindowView(Response):
     collected_post: int
     state: Literal["pending", "open", "closed", "cancelled"]
     cancel_reason: str | None
+    close_reason: str | None = Field(
+        default=None, description="Why it closed: `complete`, `deadline` (sequences missed) or `cancelled`."
+    )
+    closed_at: datetime | None = None
 
 
 class VerdictView(Response):
@@ -43,6 +47,10 @@ class VerdictView(Response):
     version: int
     data_quality: dict[str, Any]
     insufficient_data: bool
+    comparisons: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="The evidence per metric: baseline, observed, change, interval, threshold, status.",
+    )
     created_at: datetime
 
 

@@ -27,7 +27,7 @@
       { name: "WAU", points: data.activity.map((p) => [day(p.day), p.wau]), className: "series-2" },
       { name: "MAU", points: data.activity.map((p) => [day(p.day), p.mau]), className: "series-3" },
     ],
-    xLabel: "day (UTC)", yLabel: "users", formatX: dateLabel,
+    xLabel: "day (UTC)", yLabel: "users", xFormat: dateLabel,
   });
   charts.line(document.getElementById("chart-stickiness"), {
     series: [{
@@ -35,7 +35,7 @@
       points: data.activity.filter((p) => p.dau_mau !== null).map((p) => [day(p.day), p.dau_mau * 100]),
       className: "series-1",
     }],
-    xLabel: "day (UTC)", yLabel: "%", formatX: dateLabel,
+    xLabel: "day (UTC)", yLabel: "%", xFormat: dateLabel,
   });
   charts.bar(document.getElementById("chart-funnel"), {
     bars: [
@@ -54,10 +54,10 @@
   charts.line(document.getElementById("chart-api"), {
     series: [
       { name: "requests", points: data.api.hours.map((h) => [hour(h.hour), h.requests]), className: "series-1" },
-      { name: "4xx", points: data.api.hours.map((h) => [hour(h.hour), h.errors_4xx]), className: "series-warn" },
-      { name: "5xx", points: data.api.hours.map((h) => [hour(h.hour), h.errors_5xx]), className: "series-bad" },
+      { name: "4xx", points: data.api.hours.map((h) => [hour(h.hour), h.errors_4xx]), className: "series-warn", color: "#8a5a00" },
+      { name: "5xx", points: data.api.hours.map((h) => [hour(h.hour), h.errors_5xx]), className: "series-bad", color: "#b3261e" },
     ],
     xLabel: "hour (UTC)", yLabel: "requests",
-    formatX: (x) => new Date(x).toISOString().slice(11, 16),
+    xFormat: (x) => new Date(x).toISOString().slice(11, 16),
   });
 })();
