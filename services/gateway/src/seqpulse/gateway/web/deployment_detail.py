@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from seqpulse.gateway.product_events import emit_view
 from seqpulse.gateway.resources import Resources
 from seqpulse.gateway.routes import Operation
 from seqpulse.gateway.web import detail_data
@@ -41,6 +42,16 @@ def operations(res: Resources) -> list[Operation]:
                 "events": f"/app/deployments/{deployment.id}/events",
             },
         }
+        if deployment.verdict is not None:
+            await emit_view(
+                res,
+                request,
+                viewer.user_id,
+                "verdict_viewed",
+                project_id=deployment.project_id,
+                deployment_id=str(deployment.id),
+                verdict=deployment.verdict.verdict,
+            )
         context = {
             "deployment": deployment,
             "state_label": STATE_LABELS[deployment.state],

@@ -11,6 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
+from seqpulse.gateway.product_events import emit_view
 from seqpulse.gateway.records import Row, public_id
 from seqpulse.gateway.resources import Resources
 from seqpulse.gateway.routes import Operation
@@ -189,6 +190,15 @@ def operations(res: Resources) -> list[Operation]:
             found = await reads.hints_page(
                 conn, viewer.user_id, filters, before=parsed.before, after=parsed.after, limit=PAGE_SIZE
             )
+        await emit_view(
+            res,
+            request,
+            viewer.user_id,
+            "sdh_viewed",
+            project_id=filters.project_id,
+            severity=filters.severity,
+            hints=len(found.rows),
+        )
         context = {
             "items": [hint_item(row) for row in found.rows],
             "projects": choices,
