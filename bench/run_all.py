@@ -20,7 +20,14 @@ from typing import Any
 from bench.procs import REPO
 from bench.report import RESULT_PREFIX
 
-BENCHES = ("job_start_lag", "verdict_latency", "trigger_throughput", "service_rss")
+BENCHES = (
+    "job_start_lag",
+    "verdict_latency",
+    "trigger_throughput",
+    "service_rss",
+    "events_latency",
+    "ingest_throughput",
+)
 RESULTS = Path(__file__).parent / "results" / "latest.json"
 TIME_LIMIT = 300.0  # per benchmark; each is meant to take about a minute at most
 

@@ -170,6 +170,7 @@ def main() -> None:
         gateway = stack.spawn("gateway", [str(BIN / "seqpulse-gateway")], env)
         stack.spawn("collector", [str(BIN / "seqpulse-collector")], {**env, "SEQPULSE_HEALTH_PORT": "8081"})
         stack.spawn("analyzer", [str(BIN / "seqpulse-analyzer")], {**env, "SEQPULSE_HEALTH_PORT": "8082"})
+        stack.spawn("ingest", [str(BIN / "seqpulse-ingest")], {**env, "SEQPULSE_HEALTH_PORT": "8083"})
         demo_env = {"SEQPULSE_DEMO_WINDOW_SECONDS": str(args.sequence_seconds), "SEQPULSE_DEMO_RPS": "60"}
         stack.spawn("demo-app-checkout", [str(BIN / "seqpulse-demo-app"), "--port", "8090"], demo_env)
         stack.spawn("demo-app-payments", [str(BIN / "seqpulse-demo-app"), "--port", "8091"], demo_env)

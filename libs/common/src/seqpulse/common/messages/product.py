@@ -66,10 +66,30 @@ def check_event_name(name: str) -> str:
 
 
 def check_properties(value: dict[str, Any]) -> dict[str, Any]:
-    size = len(orjson.dumps(value))
-    if size > MAX_PROPERTIES_BYTES:
-        raise ValueError(f"must serialise to at most {MAX_PROPERTIES_BYTES} bytes of JSON (got {size})")
+    try:
+        encoded = orjson.dumps(value)
+    except orjson.JSONEncodeError as exc:
+        # pydantic turns only a ValueError into a validation error; orjson's TypeError would be a crash.
+        raise ValueError(f"must be plain JSON ({exc})") from exc
+    if len(encoded) > MAX_PROPERTIES_BYTES:
+        raise ValueError(
+            f"must serialise to at most {MAX_PROPERTIES_BYTES} bytes of JSON (got {len(encoded)})"
+        )
+    # orjson writes U+0000 as \u0000, so the walk is only needed when that text appears at all.
+    if b"\\u0000" in encoded and _has_nul(value):
+        # Postgres cannot store U+0000 in jsonb: such an event would be accepted and never stored.
+        raise ValueError("must not contain the character U+0000")
     return value
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any("\x00" in key or _has_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
 
 
 class ProductEvent(Message):

@@ -1,0 +1,424 @@
+"""The batch consumer loop: pull by size and time, one handler call per batch, then ack / nak / dead-letter.
+
+Same outcome mapping as `Consumer`, per message: acked once the handler returned (it commits before it
+returns), naked with delay when the handler raised, terminated and dead-lettered when the message cannot
+be decoded, when the handler rejects it, or when it failed `max_deliver` times.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
+
+import nats.errors
+import nats.js.errors
+import orjson
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+from opentelemetry import trace
+from prometheus_client import Histogram
+from pydantic import ValidationError
+
+from seqpulse.common.bus.client import Bus
+from seqpulse.common.bus.consumer import Delivery, retry_delay
+from seqpulse.common.bus.streams import ConsumerSpec
+from seqpulse.common.errors import RetryableError
+from seqpulse.common.logging import get_logger
+from seqpulse.common.messages.base import Message
+from seqpulse.common.telemetry.metrics import BUS_MESSAGES
+from seqpulse.common.telemetry.tracing import context_from_headers, tracer
+
+M = TypeVar("M", bound=Message)
+log = get_logger(__name__)
+_tracer = tracer("seqpulse.common.bus")
+# JetStream's API prefix (nats-py's default): SeqPulse uses no JetStream domain.
+JS_API = "$JS.API"
+# A batch span links to the producers' spans; past this many, the links cost more than they tell.
+MAX_LINKS = 128
+BUS_BATCH_SECONDS = Histogram(
+    "seqpulse_bus_batch_duration_seconds",
+    "Time a batch consumer took per batch: decode, handler, acks.",
+    ["consumer"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope(Generic[M]):
+    """One decoded message of a batch and the NATS message it came in."""
+
+    message: M
+    msg: Msg
+
+    @property
+    def delivery(self) -> Delivery:
+        """Subject, attempt and headers; worked out on demand, as few handlers need them per message."""
+        return _delivery(self.msg)
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """The handler refuses the message at `index` of its batch for good: terminated and dead-lettered."""
+
+    index: int
+    reason: str
+
+
+BatchHandler = Callable[[Sequence[Envelope[M]]], Awaitable[Sequence[Rejection]]]
+
+
+class Fetcher(Protocol):
+    """What the loop needs of a pull subscription (a test may pass its own)."""
+
+    async def fetch(self, batch: int = 1, timeout: float | None = 5) -> list[Msg]: ...
+
+
+class BatchConsumer(Generic[M]):
+    """Pulls up to `batch_size` messages, or what arrived within `max_wait_seconds` of the first, and
+    hands them to `handler` at once; up to `max_in_flight` batches are handled at the same time. The
+    handler must make its batch durable before it returns, and be idempotent (a batch may come back)."""
+
+    def __init__(
+        self,
+        bus: Bus,
+        spec: ConsumerSpec,
+        model: type[M],
+        handler: BatchHandler[M],
+        *,
+        batch_size: int = 1000,
+        max_wait_seconds: float = 0.5,
+        retry_base_seconds: float = 1.0,
+        idle_fetch_seconds: float = 0.5,
+        max_in_flight: int = 2,
+        on_dead_letter: Callable[[int], None] | None = None,
+    ) -> None:
+        self.bus = bus
+        self.spec = spec
+        self.model = model
+        self.handler = handler
+        self.batch_size = batch_size
+        self.max_wait_seconds = max_wait_seconds
+        self.retry_base_seconds = retry_base_seconds
+        self.idle_fetch_seconds = idle_fetch_seconds
+        self.max_in_flight = max_in_flight
+        self.on_dead_letter = on_dead_letter
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        """Stop collecting, finish the batches in hand, then return from `run` (graceful drain)."""
+        self._stopping.set()
+
+    async def run(self) -> None:
+        fetcher = PullFetcher(self.bus, self.spec)
+        await fetcher.start()
+        slots = asyncio.Semaphore(self.max_in_flight)
+        in_flight: set[asyncio.Task[None]] = set()
+
+        def done(task: asyncio.Task[None]) -> None:
+            in_flight.discard(task)
+            slots.release()
+            error = None if task.cancelled() else task.exception()
+            if error is not None:  # handle() settles every outcome; this is a bug, and its messages come back
+                log.error("batch_crashed", consumer=self.spec.durable, error=_describe(error))
+
+        try:
+            while not self._stopping.is_set():
+                # The next batch is collected while earlier ones are written: fetching and decoding in
+                # Python overlap the database's work instead of adding to it.
+                await slots.acquire()
+                msgs = await self.collect(fetcher)
+                if not msgs:
+                    slots.release()
+                    continue
+                task = asyncio.create_task(self.handle(msgs))
+                in_flight.add(task)
+                task.add_done_callback(done)
+            if in_flight:
+                await asyncio.wait(set(in_flight))
+        finally:
+            # Cancelled (a drain that took too long): what is not acked yet is redelivered, never lost.
+            cancelled = set(in_flight)
+            for task in cancelled:
+                task.cancel()
+            await asyncio.gather(*cancelled, return_exceptions=True)
+            await fetcher.close()
+
+    async def collect(self, source: Fetcher) -> list[Msg]:
+        """Fetch until `batch_size` messages are in hand, `max_wait_seconds` after the first arrived, or
+        on stop; an empty list means nothing arrived within `idle_fetch_seconds`."""
+        msgs: list[Msg] = []
+        deadline: float | None = None
+        while len(msgs) < self.batch_size and not self._stopping.is_set():
+            # Never longer than an idle fetch, so a stop is noticed that soon even with a long max wait.
+            timeout = self.idle_fetch_seconds
+            if deadline is not None:
+                timeout = min(timeout, deadline - time.monotonic())
+                if timeout <= 0:
+                    break
+            try:
+                # A pull request's expiry is its timeout less a margin: it must stay positive.
+                msgs += await source.fetch(self.batch_size - len(msgs), timeout=max(timeout, 0.005))
+            except (nats.errors.TimeoutError, TimeoutError):
+                if deadline is None:
+                    break
+                continue
+            except (nats.errors.Error, nats.js.errors.Error) as exc:
+                # NATS restarting, or the consumer not declared yet: keep trying, never die.
+                log.warning("consumer_fetch_failed", consumer=self.spec.durable, error=_describe(exc))
+                if msgs:
+                    break
+                await self._pause(1.0)
+                continue
+            if deadline is None and msgs:
+                deadline = time.monotonic() + self.max_wait_seconds
+        return msgs
+
+    async def handle(self, msgs: Sequence[Msg]) -> None:
+        """Decode, call the handler once, and settle every message of the batch."""
+        started = time.perf_counter()
+        links: list[trace.Link] = []
+        for msg in msgs:
+            if len(links) >= MAX_LINKS:
+                break
+            if msg.headers and "traceparent" in msg.headers:
+                parent = trace.get_current_span(context_from_headers(msg.headers)).get_span_context()
+                if parent.is_valid:
+                    links.append(trace.Link(parent))
+        with _tracer.start_as_current_span(
+            f"consume batch {self.spec.durable}",
+            kind=trace.SpanKind.CONSUMER,
+            links=links,
+            attributes={
+                "messaging.system": "nats",
+                "messaging.consumer.group.name": self.spec.durable,
+                "messaging.batch.message_count": len(msgs),
+            },
+        ) as span:
+            try:
+                await self._settle(msgs, span)
+            finally:
+                BUS_BATCH_SECONDS.labels(self.spec.durable).observe(time.perf_counter() - started)
+
+    async def _settle(self, msgs: Sequence[Msg], span: trace.Span) -> None:
+        kept: list[Msg] = []
+        envelopes: list[Envelope[M]] = []
+        for msg in msgs:
+            try:
+                envelopes.append(Envelope(self._decode(msg), msg))
+                kept.append(msg)
+            except _Undecodable as exc:
+                await self.dead_letter(msg, str(exc), _attempt(msg))
+        if not envelopes:
+            return
+        keepalive = asyncio.create_task(self._keep_in_progress(kept))
+        try:
+            rejections = await self.handler(envelopes)
+        except Exception as exc:  # the consumer loop is one of the two broad catch points
+            span.record_exception(exc)
+            await self._retry(kept, exc)
+            return
+        finally:
+            keepalive.cancel()
+        reasons = {r.index: r.reason for r in rejections}
+        acked = unacked = 0
+        for index, msg in enumerate(kept):
+            if index in reasons:
+                await self.dead_letter(msg, reasons[index], _attempt(msg))
+                continue
+            try:
+                await msg.ack()
+                acked += 1
+            except Exception:  # connection lost: redelivered after ack_wait, and the handler is idempotent
+                unacked += 1
+        BUS_MESSAGES.labels(self.spec.durable, "ack").inc(acked)
+        if unacked:
+            log.warning("batch_ack_failed", consumer=self.spec.durable, messages=unacked)
+
+    def _decode(self, msg: Msg) -> M:
+        try:
+            message = self.model.from_bytes(msg.data)
+        except ValidationError as exc:
+            raise _Undecodable(f"invalid {self.model.type_name()}: {_validation_reason(exc)}") from exc
+        except (ValueError, TypeError) as exc:  # a validator that raised something pydantic does not wrap
+            raise _Undecodable(f"invalid {self.model.type_name()}: {_describe(exc)}") from exc
+        expected = message.topic(self.bus.prefix)
+        if msg.subject != expected:
+            # Consumers filter on the subject: a message on the wrong one would mislead them.
+            raise _Undecodable(f"published on {msg.subject}, but its subject is {expected}")
+        return message
+
+    async def _retry(self, msgs: Sequence[Msg], exc: Exception) -> None:
+        attempts = [_attempt(msg) for msg in msgs]
+        attempt = max(attempts)
+        delay = exc.delay if isinstance(exc, RetryableError) and exc.delay else None
+        delay = delay or retry_delay(attempt, self.retry_base_seconds)
+        log.warning(
+            "batch_retry_scheduled",
+            consumer=self.spec.durable,
+            messages=len(msgs),
+            attempt=attempt,
+            delay_seconds=round(delay, 3),
+            error=_describe(exc),
+        )
+        retried = 0
+        for msg, tries in zip(msgs, attempts, strict=True):
+            if tries >= self.spec.max_deliver:
+                await self.dead_letter(msg, _describe(exc), tries)
+            else:
+                with contextlib.suppress(Exception):  # unacked, it comes back after ack_wait anyway
+                    await msg.nak(delay=delay)
+                retried += 1
+        BUS_MESSAGES.labels(self.spec.durable, "retry").inc(retried)
+        # Back off as well: during an outage, only the batches in hand use up their deliveries.
+        await self._pause(delay)
+
+    async def dead_letter(self, msg: Msg, reason: str, attempt: int) -> None:
+        """Copy `msg` to `dlq.<consumer>` with the reason in headers, then terminate it. If the copy
+        cannot be published, the message is naked instead: it is never dropped unrecorded."""
+        seq = msg.metadata.sequence.stream if msg.metadata else 0
+        # Header values are single lines on the wire.
+        reason = " ".join(reason.split())
+        headers = {
+            "SeqPulse-Original-Subject": msg.subject,
+            "SeqPulse-Consumer": self.spec.durable,
+            "SeqPulse-Error": reason[:500],
+            "SeqPulse-Attempts": str(attempt),
+        }
+        headers.update({k: v for k, v in (msg.headers or {}).items() if k in ("traceparent", "tracestate")})
+        try:
+            await self.bus.publish_raw(
+                self.bus.subject(f"dlq.{self.spec.durable}"),
+                msg.data,
+                msg_id=f"dlq-{self.spec.durable}-{seq}",
+                headers=headers,
+            )
+        except Exception as exc:  # NATS unavailable: let the message come back rather than lose it
+            log.warning("dead_letter_failed", consumer=self.spec.durable, error=_describe(exc))
+            with contextlib.suppress(Exception):
+                await msg.nak(delay=retry_delay(attempt, self.retry_base_seconds))
+            return
+        with contextlib.suppress(Exception):  # if it comes back, its copy has the same id: the DLQ drops it
+            await msg.term()
+        BUS_MESSAGES.labels(self.spec.durable, "dead_letter").inc()
+        if self.on_dead_letter is not None:
+            self.on_dead_letter(1)
+        log.error(
+            "message_dead_lettered",
+            consumer=self.spec.durable,
+            subject=msg.subject,
+            stream_sequence=seq,
+            attempt=attempt,
+            error=reason[:500],
+        )
+
+    async def _keep_in_progress(self, msgs: Sequence[Msg]) -> None:
+        """A slow batch tells the server it is alive so its messages are not redelivered meanwhile."""
+        interval = max(self.spec.ack_wait_seconds / 3, 0.5)
+        while True:
+            await asyncio.sleep(interval)
+            for msg in msgs:
+                with contextlib.suppress(Exception):
+                    await msg.in_progress()
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+
+
+class PullFetcher:
+    """Pull requests on a durable consumer, the replies gathered by a subscription callback.
+
+    nats-py's `fetch` awaits each message of a batch under its own timer task, which costs more than
+    storing the event; here a burst of deliveries costs one wake-up. One request is outstanding at a time.
+    """
+
+    def __init__(self, bus: Bus, spec: ConsumerSpec) -> None:
+        self.nc = bus.nc
+        stream = spec.stream_spec().name(bus.prefix)
+        self.subject = f"{JS_API}.CONSUMER.MSG.NEXT.{stream}.{spec.durable}"
+        self.inbox = bus.nc.new_inbox()
+        self._buffer: list[Msg] = []
+        self._owed = 0  # messages the outstanding request may still bring
+        self._expires_at = 0.0  # when the server ends it
+        self._failure: str | None = None
+        self._arrived = asyncio.Event()
+        self._sub: Subscription | None = None
+
+    async def start(self) -> None:
+        self._sub = await self.nc.subscribe(self.inbox, cb=self._on_msg)
+
+    async def close(self) -> None:
+        if self._sub is not None:
+            with contextlib.suppress(Exception):
+                await self._sub.unsubscribe()
+        # Delivered but never handed out: let another replica have them now rather than after ack_wait.
+        for msg in self._buffer:
+            with contextlib.suppress(Exception):
+                await msg.nak()
+        self._buffer.clear()
+
+    async def fetch(self, batch: int = 1, timeout: float | None = 5) -> list[Msg]:
+        """Up to `batch` delivered messages: those in hand at once, else the first burst within `timeout`."""
+        wait = 5.0 if timeout is None else timeout
+        if not self._buffer:
+            self._arrived.clear()
+            if self._owed <= 0 or time.monotonic() >= self._expires_at:
+                await self._request(batch, wait)
+            if not self._buffer:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._arrived.wait(), wait)
+        if self._failure is not None and not self._buffer:
+            failure, self._failure = self._failure, None
+            raise nats.errors.Error(f"pull request on {self.subject} ended: {failure}")
+        if not self._buffer:
+            raise nats.errors.TimeoutError
+        taken, self._buffer = self._buffer[:batch], self._buffer[batch:]
+        return taken
+
+    async def _request(self, batch: int, wait: float) -> None:
+        self._owed = batch
+        self._expires_at = time.monotonic() + wait
+        request = {"batch": batch, "expires": max(int(wait * 1e9) - 1_000_000, 1_000_000)}
+        await self.nc.publish(self.subject, orjson.dumps(request), reply=self.inbox)
+
+    async def _on_msg(self, msg: Msg) -> None:
+        status = msg.headers.get("Status") if msg.headers else None
+        if status is None:
+            self._buffer.append(msg)
+            self._owed -= 1
+        elif status == "100":  # an idle heartbeat
+            return
+        else:
+            # 404 / 408: nothing (more) to deliver before the request expired; anything else is a failure.
+            self._owed = 0
+            if status not in ("404", "408"):
+                self._failure = f"{status} {(msg.headers or {}).get('Description', '')}".strip()
+        self._arrived.set()
+
+
+class _Undecodable(Exception):
+    """The message is not a valid `model` on its subject: no redelivery can fix it."""
+
+
+def _attempt(msg: Msg) -> int:
+    return (msg.metadata.num_delivered if msg.metadata else 1) or 1
+
+
+def _delivery(msg: Msg) -> Delivery:
+    return Delivery(msg.subject, _attempt(msg), dict(msg.headers or {}))
+
+
+def _validation_reason(exc: ValidationError) -> str:
+    """Each failing field and why, without the input values (they may hold user data)."""
+    return "; ".join(
+        f"{'.'.join(str(part) for part in error['loc']) or 'body'}: {error['msg']}"
+        for error in exc.errors(include_url=False, include_input=False)
+    )
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"

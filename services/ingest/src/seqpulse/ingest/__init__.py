@@ -1,0 +1,1 @@
+"""SeqPulse ingest service: stores product analytics events."""

@@ -1,0 +1,53 @@
+"""Composition root of the ingest service: pool, bus, partition upkeep and the batched event consumer."""
+
+from __future__ import annotations
+
+from seqpulse.common.bus.batch import BatchConsumer
+from seqpulse.common.bus.streams import INGEST_EVENTS
+from seqpulse.common.messages import ProductEvent
+from seqpulse.common.runtime import Service
+from seqpulse.ingest import metrics
+from seqpulse.ingest.config import IngestSettings
+from seqpulse.ingest.handlers import EventBatches
+from seqpulse.ingest.maintenance import Maintenance
+from seqpulse.ingest.partitions import Clock, utc_now
+from seqpulse.ingest.repository import IngestRepository
+from seqpulse.ingest.writer import EventWriter
+
+
+class IngestService(Service):
+    name = "ingest"
+
+    def __init__(self, settings: IngestSettings, *, clock: Clock = utc_now) -> None:
+        super().__init__()
+        self.settings = settings
+        self.clock = clock
+        self.maintenance: Maintenance | None = None
+
+    async def start(self) -> None:
+        s = self.settings
+        pool = await self.open_pool(s)
+        bus = await self.open_bus(s)
+        repo = IngestRepository(pool)
+        maintenance = self.maintenance = Maintenance(
+            repo,
+            self.clock,
+            retention_days=s.events_retention_days,
+            ahead_days=s.ingest_partitions_ahead_days,
+            interval_seconds=s.ingest_maintenance_interval_seconds,
+        )
+        # Before the first batch: today's and the coming days' partitions exist, expired ones are gone.
+        await maintenance.run_once()
+        batches = EventBatches(EventWriter(repo), self.clock, s.events_retention_days)
+        consumer = BatchConsumer(
+            bus,
+            INGEST_EVENTS,
+            ProductEvent,
+            batches.on_batch,
+            batch_size=s.ingest_batch_size,
+            max_wait_seconds=s.ingest_batch_max_wait_seconds,
+            on_dead_letter=metrics.rejected,
+        )
+        self.spawn(maintenance.run(), "maintenance", maintenance.stop)
+        self.spawn(consumer.run(), "consumer", consumer.stop)
+        await super().start()

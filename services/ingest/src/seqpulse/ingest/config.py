@@ -1,0 +1,21 @@
+"""Ingest settings (`SEQPULSE_INGEST_*` and `SEQPULSE_EVENTS_RETENTION_DAYS` on top of the common ones)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from seqpulse.common.config import CommonSettings
+
+
+class IngestSettings(CommonSettings):
+    """How events are batched into Postgres and how long they are kept."""
+
+    # One COPY per batch: written when this many events are in hand, or when the first has waited this long.
+    ingest_batch_size: int = Field(default=1000, ge=1, le=10_000)
+    ingest_batch_max_wait_seconds: float = Field(default=0.5, gt=0, le=30)
+    # Days of events and of user_daily_activity kept (UTC days before today − this are dropped).
+    events_retention_days: int = Field(default=90, ge=1, le=3650)
+    # Daily partitions made ahead of today, so midnight never waits for a CREATE TABLE.
+    ingest_partitions_ahead_days: int = Field(default=7, ge=1, le=60)
+    # How often one replica (an advisory lock decides which) makes and drops partitions.
+    ingest_maintenance_interval_seconds: float = Field(default=3600.0, gt=0)

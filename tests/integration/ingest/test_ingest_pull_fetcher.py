@@ -1,0 +1,72 @@
+"""The batch consumer's pull fetcher against real JetStream: what it hands out, when it gives up."""
+
+from __future__ import annotations
+
+import time
+
+import nats.errors
+import pytest
+
+from seqpulse.common.bus import Bus, ConsumerSpec
+from seqpulse.common.bus.batch import PullFetcher
+from seqpulse.common.bus.streams import INGEST_EVENTS
+from tests.integration.ingest.conftest import product_event
+
+pytestmark = [pytest.mark.nats]
+
+
+async def test_fetch_hands_out_at_most_the_batch_asked_for_then_the_rest(bus: Bus) -> None:
+    for i in range(5):
+        await bus.publish(product_event(user=f"user{i}"))
+    fetcher = PullFetcher(bus, INGEST_EVENTS)
+    await fetcher.start()
+    try:
+        first = await fetcher.fetch(3, timeout=5)
+        rest = await fetcher.fetch(10, timeout=5)
+        assert [len(first), len(rest)] == [3, 2]
+        assert len({m.metadata.sequence.stream for m in first + rest}) == 5
+        for msg in first + rest:
+            await msg.ack()
+    finally:
+        await fetcher.close()
+
+
+async def test_fetch_on_an_empty_consumer_times_out_after_its_timeout(bus: Bus) -> None:
+    fetcher = PullFetcher(bus, INGEST_EVENTS)
+    await fetcher.start()
+    try:
+        started = time.monotonic()
+        with pytest.raises(nats.errors.TimeoutError):
+            await fetcher.fetch(10, timeout=0.3)
+        assert 0.25 <= time.monotonic() - started < 5
+    finally:
+        await fetcher.close()
+
+
+async def test_a_message_published_while_waiting_is_handed_out_at_once(bus: Bus) -> None:
+    fetcher = PullFetcher(bus, INGEST_EVENTS)
+    await fetcher.start()
+    try:
+        with pytest.raises(nats.errors.TimeoutError):
+            await fetcher.fetch(10, timeout=0.05)
+        await bus.publish(product_event())
+        started = time.monotonic()
+        (msg,) = await fetcher.fetch(10, timeout=10)
+        assert time.monotonic() - started < 5
+        await msg.ack()
+    finally:
+        await fetcher.close()
+
+
+async def test_fetch_on_a_consumer_that_does_not_exist_fails_rather_than_waits(bus: Bus) -> None:
+    missing = ConsumerSpec("no-such-consumer", "EVENTS", "events.v1.>")
+    fetcher = PullFetcher(bus, missing)
+    await fetcher.start()
+    try:
+        started = time.monotonic()
+        with pytest.raises(nats.errors.Error, match="ended: 503") as failure:
+            await fetcher.fetch(10, timeout=5)
+        assert not isinstance(failure.value, nats.errors.TimeoutError)
+        assert time.monotonic() - started < 4
+    finally:
+        await fetcher.close()
