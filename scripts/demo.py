@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import secrets
 import time
+import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +62,52 @@ async def call(http: aiohttp.ClientSession, method: str, url: str, **kwargs: Any
         if response.status >= 400:
             raise RuntimeError(f"{method} {url} → {response.status}: {body}")
         return body if isinstance(body, dict) else {"items": body}
+
+
+# Client addresses inside the networks of the MaxMind test database `make run` loads, so the Founder
+# View shows countries; they reach the gateway as X-Forwarded-For from the trusted loopback proxy.
+DEMO_CLIENTS = (
+    "81.2.69.142",
+    "89.160.20.113",
+    "216.160.83.57",
+    "2001:218:85a3::1",
+    "2a02:cfc0::1",
+    "2a02:d180::1",
+)
+
+
+async def _sample_events(http: aiohttp.ClientSession, base: str, projects: list[dict[str, Any]]) -> int:
+    """Two weeks of product use by 18 people in three countries, so the Founder View has something to draw."""
+    rng = random.Random(42)
+    now = datetime.now(UTC)
+    sent = 0
+    for person in range(18):
+        project = projects[person % len(projects)]
+        client = DEMO_CLIENTS[person % len(DEMO_CLIENTS)]
+        events = []
+        for day in range(14, -1, -1):
+            if rng.random() < 0.45:
+                continue
+            start = now - timedelta(days=day, hours=rng.uniform(0, 6))
+            for step in range(rng.randint(1, 5)):
+                name = rng.choice(("verdict_viewed", "sdh_viewed", "custom.dashboard_opened", "user_login"))
+                events.append(
+                    {
+                        "event_id": str(uuid.uuid4()),
+                        "event_name": name,
+                        "user_id": f"demo-person-{person}",
+                        "timestamp": (start + timedelta(minutes=4 * step)).isoformat(),
+                    }
+                )
+        await call(
+            http,
+            "POST",
+            f"{base}/events",
+            json={"events": events},
+            headers={"X-API-Key": project["api_key"], "X-Forwarded-For": client},
+        )
+        sent += len(events)
+    return sent
 
 
 async def run_demo(
@@ -116,6 +165,10 @@ async def run_demo(
         deployments = await asyncio.gather(
             *(_deploy(http, base, auth, p, check_alive, log) for p in projects)
         )
+        sent = await _sample_events(http, base, projects)
+        log(f"{sent} sample product events sent for the Founder View (POST /events)")
+        # A sign-in through the same route as the dashboard's, so the admin counts as active today.
+        await call(http, "POST", f"{base}/auth/login", json={"email": email, "password": password})
     return {
         "base_url": base,
         "email": email,

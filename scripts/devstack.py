@@ -23,6 +23,7 @@ from seqpulse.common.devstack import NatsServer, PostgresServer
 
 REPO = Path(__file__).resolve().parent.parent
 RUN = REPO / ".run"
+GEOIP_TEST_DB = REPO / "data" / "geoip" / "GeoLite2-Country-Test.mmdb"
 BIN = Path(sys.executable).parent
 DEMO_EMAIL = "admin@seqpulse.local"
 
@@ -166,6 +167,10 @@ def main() -> None:
             "SEQPULSE_SEQUENCE_SECONDS": str(args.sequence_seconds),
             "SEQPULSE_GATEWAY_PORT": str(args.gateway_port),
             "SEQPULSE_PUBLIC_BASE_URL": f"http://127.0.0.1:{args.gateway_port}",
+            # MaxMind's test database: it knows only a few test networks, which the demo's sample events
+            # come from (set SEQPULSE_GEOIP_DB to a GeoLite2-Country database for real countries).
+            "SEQPULSE_GEOIP_DB": os.environ.get("SEQPULSE_GEOIP_DB", str(GEOIP_TEST_DB)),
+            "SEQPULSE_TRUSTED_PROXIES": os.environ.get("SEQPULSE_TRUSTED_PROXIES", "127.0.0.1/32,::1/128"),
         }
         gateway = stack.spawn("gateway", [str(BIN / "seqpulse-gateway")], env)
         stack.spawn("collector", [str(BIN / "seqpulse-collector")], {**env, "SEQPULSE_HEALTH_PORT": "8081"})
@@ -199,14 +204,15 @@ def main() -> None:
 def print_summary(info: dict[str, Any]) -> None:
     print()
     print("  SeqPulse is running")
+    print(f"  Dashboard         {info['base_url']}/app  (Founder View: {info['base_url']}/app/founder)")
+    print(f"  Sign in as        {info['email']}  /  {info['password']}")
     print(f"  API               {info['base_url']}  (operations listed at /docs)")
-    print(f"  Admin account     {info['email']}  /  {info['password']}")
     print(f"  API token         {info['token']}")
     for project in info["projects"]:
         print(f"  Project           {project['name']}  (api key {project['api_key']})")
     for deployment in info["deployments"]:
         print(f"  Deployment        {deployment['label']}: {deployment['verdict']} — {deployment['summary']}")
-        print(f"                    {info['base_url']}/deployments/{deployment['id']}")
+        print(f"                    {info['base_url']}/app/deployments/{deployment['id']}")
     print("  Written to .run/demo.json; logs in .run/logs/")
     print()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -21,7 +22,11 @@ from seqpulse.demoapp.config import DemoAppSettings
 from seqpulse.gateway.admin import create_token, create_user
 from seqpulse.gateway.app import create_app as create_gateway
 from seqpulse.gateway.config import GatewaySettings
+from seqpulse.ingest.app import IngestService
+from seqpulse.ingest.config import IngestSettings
 from tests.support import eventually
+
+GEOIP_TEST_DB = Path(__file__).resolve().parents[2] / "data" / "geoip" / "GeoLite2-Country-Test.mmdb"
 
 
 class Stack:
@@ -94,13 +99,17 @@ class Stack:
 async def stack(service_env: dict[str, Any], bus: Bus, pool: Pool) -> AsyncIterator[Stack]:
     collector = CollectorService(CollectorSettings(**service_env))
     analyzer = AnalyzerService(AnalyzerSettings(**service_env))
+    ingest = IngestService(IngestSettings(**service_env, ingest_batch_max_wait_seconds=0.1))
     await collector.start()
     await analyzer.start()
+    await ingest.start()
     demo_app = create_demo_app(DemoAppSettings(rps=100, window_seconds=1.0))
     demo = TestServer(demo_app, host="127.0.0.1")
     await demo.start_server()
     bind_traffic_target(demo_app, str(demo.make_url("")).rstrip("/"))
-    gateway = TestServer(create_gateway(GatewaySettings(**service_env)), host="127.0.0.1")
+    # The MaxMind test database, and the test client as a trusted proxy: X-Forwarded-For sets the country.
+    gateway_settings = GatewaySettings(**service_env, geoip_db=GEOIP_TEST_DB, trusted_proxies="127.0.0.1/32")
+    gateway = TestServer(create_gateway(gateway_settings), host="127.0.0.1")
     await gateway.start_server()
     await create_user(pool, email="ops@example.test", name="Ops", password="correct horse battery")
     token = (await create_token(pool, email="ops@example.test", name="e2e", scopes=["read", "write"])).token
@@ -108,5 +117,6 @@ async def stack(service_env: dict[str, Any], bus: Bus, pool: Pool) -> AsyncItera
         yield Stack(str(gateway.make_url("")).rstrip("/"), http, token, str(demo.make_url("")).rstrip("/"))
     await gateway.close()
     await demo.close()
+    await ingest.stop()
     await analyzer.stop()
     await collector.stop()

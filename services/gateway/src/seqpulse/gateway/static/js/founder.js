@@ -4,7 +4,6 @@
 (function () {
   const data = JSON.parse(document.getElementById("founder-data").textContent);
   const charts = window.SeqPulseCharts;
-  const day = (iso) => new Date(`${iso}T00:00:00Z`).getTime();
 
   const duration = (seconds) => {
     const s = Math.round(seconds);
@@ -20,22 +19,26 @@
     el.style.width = `${Math.max(2, Number(el.dataset.share) * 100)}%`;
   });
 
-  const dateLabel = (x) => new Date(x).toISOString().slice(5, 10);
+  // x is the index of the day (or hour); the labels say which. charts.js would tick every integer of
+  // a timestamp domain otherwise.
+  const days = data.activity.map((p) => p.day.slice(5));
+  const byDay = (pick) => data.activity.flatMap((p, i) => (pick(p) === null ? [] : [[i, pick(p)]]));
+  const every = Math.max(1, Math.ceil(days.length / 8));
+  const dayTicks = days.map((_, i) => i).filter((i) => (days.length - 1 - i) % every === 0);
+  const dayAxis = { xLabel: "day (UTC)", xFormat: (i) => days[i] || "", xTicks: dayTicks };
   charts.line(document.getElementById("chart-active"), {
     series: [
-      { name: "DAU", points: data.activity.map((p) => [day(p.day), p.dau]), className: "series-1" },
-      { name: "WAU", points: data.activity.map((p) => [day(p.day), p.wau]), className: "series-2" },
-      { name: "MAU", points: data.activity.map((p) => [day(p.day), p.mau]), className: "series-3" },
+      { name: "DAU", points: byDay((p) => p.dau), className: "series-1" },
+      { name: "WAU", points: byDay((p) => p.wau), className: "series-2" },
+      { name: "MAU", points: byDay((p) => p.mau), className: "series-3" },
     ],
-    xLabel: "day (UTC)", yLabel: "users", xFormat: dateLabel,
+    yLabel: "users", ...dayAxis,
   });
   charts.line(document.getElementById("chart-stickiness"), {
     series: [{
-      name: "DAU/MAU",
-      points: data.activity.filter((p) => p.dau_mau !== null).map((p) => [day(p.day), p.dau_mau * 100]),
-      className: "series-1",
+      name: "DAU/MAU", points: byDay((p) => (p.dau_mau === null ? null : p.dau_mau * 100)), className: "series-1",
     }],
-    xLabel: "day (UTC)", yLabel: "%", xFormat: dateLabel,
+    yLabel: "%", ...dayAxis,
   });
   charts.bar(document.getElementById("chart-funnel"), {
     bars: [
@@ -43,6 +46,7 @@
       { label: "created a project", value: data.funnel.created_project },
       { label: "got a verdict", value: data.funnel.got_verdict },
     ],
+    format: (v) => String(Math.round(v)),
   });
   const projects = document.getElementById("chart-projects");
   if (projects) {
@@ -50,14 +54,16 @@
       bars: data.top_projects.map((p) => ({ label: `${p.name} (${p.users} users)`, value: p.events })),
     });
   }
-  const hour = (iso) => new Date(iso).getTime();
+  const hours = data.api.hours.map((h) => h.hour.slice(11, 16));
+  const byHour = (key) => data.api.hours.map((h, i) => [i, h[key]]);
   charts.line(document.getElementById("chart-api"), {
     series: [
-      { name: "requests", points: data.api.hours.map((h) => [hour(h.hour), h.requests]), className: "series-1" },
-      { name: "4xx", points: data.api.hours.map((h) => [hour(h.hour), h.errors_4xx]), className: "series-warn", color: "#8a5a00" },
-      { name: "5xx", points: data.api.hours.map((h) => [hour(h.hour), h.errors_5xx]), className: "series-bad", color: "#b3261e" },
+      { name: "requests", points: byHour("requests"), className: "series-1" },
+      { name: "4xx", points: byHour("errors_4xx"), className: "series-warn", color: "#8a5a00" },
+      { name: "5xx", points: byHour("errors_5xx"), className: "series-bad", color: "#b3261e" },
     ],
     xLabel: "hour (UTC)", yLabel: "requests",
-    xFormat: (x) => new Date(x).toISOString().slice(11, 16),
+    xFormat: (i) => hours[i] || "", xTicks: hours.map((_, i) => i),
+    empty: "No API request measured in the last 24 hours yet.",
   });
 })();
