@@ -21,6 +21,7 @@ from seqpulse.gateway.routes.founder import F, founder_overview
 
 TARGET_S = 0.300
 DAYS = 90
+# The everyday events; `user_signup` (once per user) and `project_created` (a third of users) are added after.
 NAMES = (
     "user_login",
     "deployment_triggered",
@@ -29,8 +30,6 @@ NAMES = (
     "verdict_viewed",
     "sdh_viewed",
     "settings_updated",
-    "project_created",
-    "user_signup",
 )
 COUNTRIES = ("US", "FR", "DE", "GB", "IN", "BR", "JP", "CA", "ES", "IT", "NL", "SE", "PL", "AU", "SG", "IS")
 # Indexes are built after the load, as one would for a bulk import; the view reads them as in production.
@@ -59,7 +58,7 @@ async def seed(conn: asyncpg.Connection[Any], events: int, users: int, as_of: da
             """
             INSERT INTO product_events (event_id, occurred_at, received_at, event_name, user_key, project_id,
                                         plan, country, source, properties)
-            SELECT gen_random_uuid(), at, at, ($3::text[])[1 + (i % 9)], left(md5(u::text), 32),
+            SELECT gen_random_uuid(), at, at, ($3::text[])[1 + (i % 7)], left(md5(u::text), 32),
                    md5('p' || (u % 500))::uuid, 'pro', ($4::text[])[1 + (u % 16)], 'http', '{}'
             FROM (
                 SELECT i, floor(power(random(), 2) * $5)::int AS u,
@@ -74,6 +73,16 @@ async def seed(conn: asyncpg.Connection[Any], events: int, users: int, as_of: da
             users,
             end,
         )
+    await conn.execute(
+        """
+        INSERT INTO product_events (event_id, occurred_at, received_at, event_name, user_key, project_id,
+                                    plan, country, source, properties)
+        SELECT gen_random_uuid(), first_at, first_at, name, user_key, NULL, 'free', NULL, 'internal', '{}'
+        FROM (SELECT user_key, min(occurred_at) AS first_at FROM product_events GROUP BY user_key) u,
+             LATERAL (VALUES ('user_signup'), ('project_created')) AS n(name)
+        WHERE name = 'user_signup' OR hashtext(user_key) % 3 = 0
+        """
+    )
     for definition in definitions:
         await conn.execute(definition)
     await conn.execute(
