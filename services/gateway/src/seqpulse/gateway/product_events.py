@@ -78,6 +78,31 @@ async def emit(
     await enqueue(conn, OUTBOX, event, res.settings.bus_prefix)
 
 
+async def settings_updated(
+    conn: Conn,
+    res: Resources,
+    request: web.Request,
+    user_id: uuid.UUID,
+    area: str,
+    *,
+    project_id: uuid.UUID | None = None,
+    plan: Plan | None = None,
+    **properties: Any,
+) -> None:
+    """`settings_updated` for `area` ('project', 'policy', 'endpoint', 'hmac', 'api_key', 'token'), by the
+    user behind `request`, in `conn`'s transaction (the caller wakes the relay after the commit)."""
+    await emit(
+        conn,
+        res,
+        "settings_updated",
+        user_id=user_id,
+        project_id=project_id,
+        plan=plan,
+        country=res.country(request),
+        properties={"area": area, **properties},
+    )
+
+
 async def emit_view(
     res: Resources,
     request: web.Request,

@@ -14,7 +14,7 @@ from seqpulse.gateway import endpoint_lock
 from seqpulse.gateway import repository as repo
 from seqpulse.gateway.auth import authenticate_user
 from seqpulse.gateway.problems import Problem
-from seqpulse.gateway.product_events import emit
+from seqpulse.gateway.product_events import settings_updated
 from seqpulse.gateway.records import ProjectRow
 from seqpulse.gateway.resources import Resources
 from seqpulse.gateway.routes import Operation, path_uuid, read_json, respond
@@ -155,15 +155,16 @@ def operations(res: Resources) -> list[Operation]:
                         "baseline_version": activation.baseline_version,
                     },
                 )
-                await emit(
+                await settings_updated(
                     conn,
                     res,
-                    "settings_updated",
-                    user_id=who.user_id,
+                    request,
+                    who.user_id,
+                    "endpoint",
+                    action="activate",
                     project_id=project_id,
                     plan=current.plan,
-                    country=res.country(request),
-                    properties={"area": "endpoint", "action": "activate", "mutation": activation.mutation},
+                    mutation=activation.mutation,
                 )
             updated = await visible_project(conn, project_id, who)
         res.wake_relay()
@@ -196,15 +197,15 @@ def operations(res: Resources) -> list[Operation]:
                     # Sealed with the project id as context: a ciphertext copied to another row won't open.
                     sealed = res.box.seal(secret, context=str(project_id)) if secret is not None else None
                     await repo.set_hmac(conn, project_id, enabled=secret is not None, sealed=sealed)
-                    await emit(
+                    await settings_updated(
                         conn,
                         res,
-                        "settings_updated",
-                        user_id=who.user_id,
+                        request,
+                        who.user_id,
+                        "hmac",
                         project_id=project_id,
                         plan=row.plan,
-                        country=res.country(request),
-                        properties={"area": "hmac", "action": action},
+                        action=action,
                     )
                 updated = await visible_project(conn, project_id, who)
             res.wake_relay()

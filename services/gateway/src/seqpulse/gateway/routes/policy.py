@@ -15,7 +15,7 @@ from seqpulse.common.policy_settings import (
 )
 from seqpulse.gateway.auth import authenticate_user
 from seqpulse.gateway.problems import Problem
-from seqpulse.gateway.product_events import emit
+from seqpulse.gateway.product_events import settings_updated
 from seqpulse.gateway.repository import Conn, Q
 from seqpulse.gateway.resources import Resources
 from seqpulse.gateway.routes import Operation, path_uuid, read_json, respond
@@ -70,15 +70,15 @@ def operations(res: Resources) -> list[Operation]:
             _validated(body)
             async with conn.transaction():
                 await conn.execute(Q.set_project_policy, project_id, body.analysis_policy, body.settings)
-                await emit(
+                await settings_updated(
                     conn,
                     res,
-                    "settings_updated",
-                    user_id=who.user_id,
+                    request,
+                    who.user_id,
+                    "policy",
                     project_id=project_id,
                     plan=project.plan,
-                    country=res.country(request),
-                    properties={"area": "policy", "policy": body.analysis_policy},
+                    policy=body.analysis_policy,
                 )
         res.wake_relay()
         log.info(

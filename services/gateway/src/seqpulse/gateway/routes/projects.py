@@ -14,7 +14,7 @@ from seqpulse.gateway import repository as repo
 from seqpulse.gateway.auth import authenticate_user, new_api_key
 from seqpulse.gateway.auth import digest as hash_secret
 from seqpulse.gateway.problems import Problem, not_found
-from seqpulse.gateway.product_events import emit
+from seqpulse.gateway.product_events import emit, settings_updated
 from seqpulse.gateway.records import Principal, ProjectRow
 from seqpulse.gateway.resources import Resources
 from seqpulse.gateway.routes import Operation, path_uuid, read_json, respond
@@ -148,15 +148,15 @@ def operations(res: Resources) -> list[Operation]:
                     envs=envs,
                     window_sequences=window,
                 )
-                await emit(
+                await settings_updated(
                     conn,
                     res,
-                    "settings_updated",
-                    user_id=who.user_id,
+                    request,
+                    who.user_id,
+                    "project",
                     project_id=project_id,
                     plan=plan,
-                    country=res.country(request),
-                    properties={"area": "project", "fields": sorted(body.model_fields_set)},
+                    fields=sorted(body.model_fields_set),
                 )
             updated = await visible_project(conn, project_id, who)
         res.wake_relay()
@@ -177,15 +177,15 @@ def operations(res: Resources) -> list[Operation]:
             async with conn.transaction():
                 await repo.revoke_api_keys(conn, project_id)
                 await repo.insert_api_key(conn, project_id, prefix, hash_secret(api_key))
-                await emit(
+                await settings_updated(
                     conn,
                     res,
-                    "settings_updated",
-                    user_id=who.user_id,
+                    request,
+                    who.user_id,
+                    "api_key",
+                    action="rotate",
                     project_id=project_id,
                     plan=row.plan,
-                    country=res.country(request),
-                    properties={"area": "api_key", "action": "rotate"},
                 )
         res.wake_relay()
         log.info("api_key_rotated", project_id=str(project_id), user_id=str(who.user_id), key_prefix=prefix)

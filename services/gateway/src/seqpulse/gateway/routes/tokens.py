@@ -10,7 +10,7 @@ from seqpulse.common.logging import get_logger
 from seqpulse.gateway import repository as repo
 from seqpulse.gateway.auth import authenticate_user, digest, has_scope, new_access_token
 from seqpulse.gateway.problems import Problem, not_found
-from seqpulse.gateway.product_events import emit
+from seqpulse.gateway.product_events import settings_updated
 from seqpulse.gateway.resources import Resources
 from seqpulse.gateway.routes import Operation, path_uuid, read_json, respond
 from seqpulse.gateway.schemas.tokens import TokenCreatedResponse, TokenCreateRequest, TokenListResponse
@@ -53,13 +53,14 @@ def operations(res: Resources) -> list[Operation]:
                     scopes=list(body.scopes),
                     expires_at=expires_at,
                 )
-                await emit(
+                await settings_updated(
                     conn,
                     res,
-                    "settings_updated",
-                    user_id=who.user_id,
-                    country=res.country(request),
-                    properties={"area": "token", "action": "create", "scopes": sorted(body.scopes)},
+                    request,
+                    who.user_id,
+                    "token",
+                    action="create",
+                    scopes=sorted(body.scopes),
                 )
         res.wake_relay()
         log.info("access_token_created", user_id=str(who.user_id), token_id=str(row["id"]), prefix=prefix)
@@ -73,13 +74,13 @@ def operations(res: Resources) -> list[Operation]:
             async with conn.transaction():
                 if not await repo.revoke_access_token(conn, token_id, who.user_id):
                     raise not_found("Token")
-                await emit(
+                await settings_updated(
                     conn,
                     res,
-                    "settings_updated",
-                    user_id=who.user_id,
-                    country=res.country(request),
-                    properties={"area": "token", "action": "revoke"},
+                    request,
+                    who.user_id,
+                    "token",
+                    action="revoke",
                 )
         res.wake_relay()
         log.info("access_token_revoked", user_id=str(who.user_id), token_id=str(token_id))

@@ -1,9 +1,7 @@
 -- What the Overview, Deployments, Hints and Settings pages read. Only SELECTs, and every query is scoped by
 -- `$1` = the signed-in user's id through `projects.owner_id` (pages never widen to every owner's data).
 --
--- The verdict a page shows ("verdict key"): the latest verdict version of the deployment, where an honest
--- "not enough data" (insufficient_data, which never overrides a rollback) is its own key; no verdict yet is
--- `pending`, and an expired deployment that will never get one counts as not enough data, like the CLI does.
+-- The verdict a page shows ("verdict key") comes from the `deployment_verdicts` view (migration 0006).
 -- Keyset paging: `(started_at, id)` for deployments, `(created_at, id)` for hints, never OFFSET.
 
 
@@ -13,19 +11,11 @@
 SELECT * FROM (
     SELECT d.id, d.deployment_number, d.project_id, p.name AS project_name, d.env, d.branch, d.state,
            d.pipeline_result, d.started_at, d.finished_at, d.duration_ms,
-           w.state AS window_state, v.id AS verdict_id, v.confidence,
-           CASE
-               WHEN v.id IS NULL THEN CASE WHEN d.state = 'expired' THEN 'not_enough_data' ELSE 'pending' END
-               WHEN v.insufficient_data AND v.verdict <> 'rollback_recommended' THEN 'not_enough_data'
-               ELSE v.verdict
-           END AS verdict_key
+           w.state AS window_state, v.verdict_id, v.confidence, v.verdict_key
     FROM deployments d
     JOIN projects p ON p.id = d.project_id
+    JOIN deployment_verdicts v ON v.deployment_id = d.id
     LEFT JOIN collection_windows w ON w.deployment_id = d.id
-    LEFT JOIN LATERAL (
-        SELECT v.id, v.verdict, v.confidence, v.insufficient_data
-        FROM verdicts v WHERE v.deployment_id = d.id ORDER BY v.version DESC LIMIT 1
-    ) v ON true
     WHERE p.owner_id = $1
       AND ($2::uuid IS NULL OR d.project_id = $2)
       AND ($3::text IS NULL OR d.env = $3)
@@ -42,19 +32,11 @@ LIMIT $9;
 SELECT * FROM (
     SELECT d.id, d.deployment_number, d.project_id, p.name AS project_name, d.env, d.branch, d.state,
            d.pipeline_result, d.started_at, d.finished_at, d.duration_ms,
-           w.state AS window_state, v.id AS verdict_id, v.confidence,
-           CASE
-               WHEN v.id IS NULL THEN CASE WHEN d.state = 'expired' THEN 'not_enough_data' ELSE 'pending' END
-               WHEN v.insufficient_data AND v.verdict <> 'rollback_recommended' THEN 'not_enough_data'
-               ELSE v.verdict
-           END AS verdict_key
+           w.state AS window_state, v.verdict_id, v.confidence, v.verdict_key
     FROM deployments d
     JOIN projects p ON p.id = d.project_id
+    JOIN deployment_verdicts v ON v.deployment_id = d.id
     LEFT JOIN collection_windows w ON w.deployment_id = d.id
-    LEFT JOIN LATERAL (
-        SELECT v.id, v.verdict, v.confidence, v.insufficient_data
-        FROM verdicts v WHERE v.deployment_id = d.id ORDER BY v.version DESC LIMIT 1
-    ) v ON true
     WHERE p.owner_id = $1
       AND ($2::uuid IS NULL OR d.project_id = $2)
       AND ($3::text IS NULL OR d.env = $3)
@@ -72,18 +54,10 @@ SELECT verdict_key,
        count(*) FILTER (WHERE started_at >= now() - interval '7 days') AS last_7,
        count(*) AS last_30
 FROM (
-    SELECT d.started_at,
-           CASE
-               WHEN v.id IS NULL THEN CASE WHEN d.state = 'expired' THEN 'not_enough_data' ELSE 'pending' END
-               WHEN v.insufficient_data AND v.verdict <> 'rollback_recommended' THEN 'not_enough_data'
-               ELSE v.verdict
-           END AS verdict_key
+    SELECT d.started_at, v.verdict_key
     FROM deployments d
     JOIN projects p ON p.id = d.project_id
-    LEFT JOIN LATERAL (
-        SELECT v.id, v.verdict, v.insufficient_data
-        FROM verdicts v WHERE v.deployment_id = d.id ORDER BY v.version DESC LIMIT 1
-    ) v ON true
+    JOIN deployment_verdicts v ON v.deployment_id = d.id
     WHERE p.owner_id = $1 AND d.started_at >= now() - interval '30 days'
 ) recent
 GROUP BY verdict_key;

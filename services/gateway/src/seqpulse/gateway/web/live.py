@@ -8,6 +8,7 @@ browser's EventSource reconnects and is sent the current state again.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 import weakref
 from collections.abc import AsyncIterator
@@ -108,7 +109,8 @@ def operations(res: Resources) -> list[Operation]:
         )
         response.content_type = "text/event-stream"
         await response.prepare(request)
-        try:
+        # A page closed mid-stream resets the connection: nobody is left to tell, the stream just ends.
+        with contextlib.suppress(ConnectionResetError):
             await response.write(f"retry: {RETRY_MS}\n\n".encode() + sse_frame("state", state))
             # Nothing more will happen to an analyzed or expired deployment: tell the page to stop.
             if state["state"] in ("analyzed", "expired"):
@@ -125,8 +127,6 @@ def operations(res: Resources) -> list[Operation]:
                 if event.final:
                     await response.write(sse_frame("end", {"reason": "verdict"}))
                     break
-        except ConnectionResetError:
-            pass  # the page was closed: nobody left to tell
         return response
 
     return [
