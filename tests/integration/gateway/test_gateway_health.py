@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from aiohttp import web
 
 from seqpulse.gateway.app import RESOURCES
+from seqpulse.gateway.openapi import build_openapi
 from seqpulse.gateway.ratelimit import FixedWindowLimiter
+from seqpulse.gateway.routes import Operation
 from tests.integration.gateway.gateway_harness import Harness, bearer
 
 pytestmark = [pytest.mark.postgres, pytest.mark.nats]
@@ -107,6 +110,13 @@ async def test_openapi_documents_the_ci_contract_and_docs_need_no_cdn(gw: Harnes
         "$ref": "#/components/schemas/TriggerRequest"
     }
     assert trigger["security"] == [{"apiKeyAuth": []}]
+    assert spec["paths"]["/deployments/finish"]["post"]["security"] == [{"apiKeyAuth": []}]
+    # USER routes take a token or the browser session (its CSRF header on state-changing methods).
+    for path, method in (("/deployments", "get"), ("/projects", "post")):
+        assert spec["paths"][path][method]["security"] == [{"bearerAuth": []}, {"sessionCookie": []}]
+    session = spec["components"]["securitySchemes"]["sessionCookie"]
+    assert (session["type"], session["in"], session["name"]) == ("apiKey", "cookie", "seqpulse_session")
+    assert "X-CSRF-Token" in session["description"]
     assert "402" in trigger["responses"] and "X-Idempotency-Key" in [p["name"] for p in trigger["parameters"]]
     assert set(spec["components"]["schemas"]["TriggerRequest"]["properties"]) == {
         "env",
@@ -119,6 +129,19 @@ async def test_openapi_documents_the_ci_contract_and_docs_need_no_cdn(gw: Harnes
     assert {"project_id", "env", "limit", "before"} <= {p["name"] for p in deployments["parameters"]}
     page = await (await gw.client.get("/docs")).text()
     assert "/deployments/trigger" in page and "<script" not in page and "https://" not in page
+
+
+def test_openapi_offers_no_session_for_a_user_route_needing_the_admin_scope() -> None:
+    async def handler(_request: web.Request) -> web.Response:
+        return web.Response()
+
+    operations = [
+        Operation("GET", "/a", handler, "Read", "T", auth="user", scope="read"),
+        Operation("POST", "/b", handler, "Administer", "T", auth="user", scope="admin"),
+    ]
+    paths = build_openapi(operations, server_url="http://x")["paths"]
+    assert paths["/a"]["get"]["security"] == [{"bearerAuth": []}, {"sessionCookie": []}]
+    assert paths["/b"]["post"]["security"] == [{"bearerAuth": []}]
 
 
 async def test_ci_calls_are_rate_limited_per_key(gw: Harness) -> None:

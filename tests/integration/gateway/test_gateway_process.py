@@ -13,6 +13,7 @@ import asyncpg
 import pytest
 
 from seqpulse.common.devstack import free_port
+from seqpulse.common.messages.product import ProductEvent, pseudonymise
 from seqpulse.gateway.auth import digest
 from tests.integration.gateway.gateway_harness import eventually
 
@@ -81,6 +82,43 @@ async def test_admin_cli_creates_a_user_and_prints_a_token_once(database_url: st
         await conn.close()
     assert bytes(row["token_hash"]) == digest(issued["token"]) and row["token_prefix"] == issued["prefix"]
     assert password_hash.startswith("$argon2id$")
+
+
+async def test_admin_cli_user_is_announced_once_as_an_admin_signup_and_a_refused_one_not_at_all(
+    database_url: str, bus_prefix: str
+) -> None:
+    analytics_key = "k" * 32
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SEQPULSE_BUS_PREFIX": bus_prefix,
+        "SEQPULSE_ANALYTICS_KEY": analytics_key,
+    }
+    create = ("-m", "seqpulse.gateway.admin", "create-user", "--password", "correct horse battery")
+    code, _, err = await _run(*create, "--email", "ops@example.com", "--name", "Ops", env=env)
+    assert code == 0, err
+    code, _, err = await _run(*create, "--email", "Ops@Example.com", "--name", "Twin", env=env)
+    assert code == 2 and "already exists" in err
+    short = ("--email", "short@example.com", "--name", "Short", "--password", "short")  # the last one counts
+    code, _, err = await _run(*create, *short, env=env)
+    assert code == 2 and "at least" in err
+    conn = await asyncpg.connect(database_url)
+    try:
+        user_id = await conn.fetchval("SELECT id FROM users")
+        rows = await conn.fetch("SELECT subject, payload FROM gateway_outbox")
+    finally:
+        await conn.close()
+    assert len(rows) == 1, [r["subject"] for r in rows]
+    row = rows[0]
+    event = ProductEvent.from_bytes(row["payload"])
+    assert row["subject"] == f"{bus_prefix}.events.v1.user_signup"
+    assert (event.event_name, event.properties, event.source) == (
+        "user_signup",
+        {"method": "admin"},
+        "internal",
+    )
+    assert event.user_key == pseudonymise(str(user_id), analytics_key.encode())
+    assert (event.country, event.project_id, event.plan) == (None, None, None)
 
 
 async def test_the_gateway_process_serves_and_drains_on_sigterm(

@@ -11,12 +11,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+import asyncpg
 import orjson
 
 from seqpulse.common.config import CommonSettings
-from seqpulse.common.db.pool import create_pool
+from seqpulse.common.db.pool import Pool, create_pool
 from seqpulse.gateway import repository as repo
 from seqpulse.gateway.auth import digest, hash_password, new_access_token
+from seqpulse.gateway.product_events import user_signed_up
 
 SCOPES = ("read", "write", "admin")
 MIN_PASSWORD = 8
@@ -36,20 +38,38 @@ class IssuedToken:
 
 
 async def create_user(
-    pool: repo.Conn, *, email: str, name: str, password: str | None, is_admin: bool = False
+    pool: Pool,
+    *,
+    email: str,
+    name: str,
+    password: str | None,
+    is_admin: bool = False,
+    settings: CommonSettings | None = None,
 ) -> uuid.UUID:
-    """A user with an argon2id password hash (None: token-only account); refuses a taken email."""
+    """A user with an argon2id password hash (None: token-only account); refuses a taken email.
+
+    With `settings` (the CLI), the `user_signup` event (method `admin`) is written to the gateway's outbox
+    in the transaction that creates the user, so the Founder View counts the account; without them
+    (fixtures, benchmarks, the demo's seeded accounts) no event is written.
+    """
     email = email.strip()
     if "@" not in email or not name.strip():
         raise AdminError("an email address and a name are required")
     if password is not None and len(password) < MIN_PASSWORD:
         raise AdminError(f"the password must have at least {MIN_PASSWORD} characters")
-    if await repo.user_by_email(pool, email) is not None:
-        raise AdminError(f"a user with email {email} already exists")
     password_hash = hash_password(password) if password is not None else None
-    return await repo.insert_user(
-        pool, email=email, name=name.strip(), password_hash=password_hash, is_admin=is_admin
-    )
+    async with pool.acquire() as conn, conn.transaction():
+        if await repo.user_by_email(conn, email) is not None:
+            raise AdminError(f"a user with email {email} already exists")
+        try:
+            user_id = await repo.insert_user(
+                conn, email=email, name=name.strip(), password_hash=password_hash, is_admin=is_admin
+            )
+        except asyncpg.UniqueViolationError:  # taken between the check and the insert (a sign-up)
+            raise AdminError(f"a user with email {email} already exists") from None
+        if settings is not None:
+            await user_signed_up(conn, settings, user_id, method="admin", country=None)
+    return user_id
 
 
 async def create_token(
@@ -102,12 +122,18 @@ def _prompt_password() -> str:
 
 
 async def _run(args: argparse.Namespace) -> str:
-    pool = await create_pool(CommonSettings().database_url, min_size=1, max_size=2)
+    settings = CommonSettings()
+    pool = await create_pool(settings.database_url, min_size=1, max_size=2)
     try:
         if args.command == "create-user":
             password = args.password if args.password is not None else _prompt_password()
             user_id = await create_user(
-                pool, email=args.email, name=args.name, password=password, is_admin=args.admin
+                pool,
+                email=args.email,
+                name=args.name,
+                password=password,
+                is_admin=args.admin,
+                settings=settings,
             )
             return f"created user {user_id} ({args.email})"
         issued = await create_token(pool, email=args.email, name=args.name, scopes=args.scopes)

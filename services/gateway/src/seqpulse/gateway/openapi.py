@@ -10,13 +10,15 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
+from seqpulse.gateway.auth import COOKIE, CSRF_HEADER, SAFE_METHODS, SESSION_SCOPES
 from seqpulse.gateway.routes import Operation
 from seqpulse.gateway.schemas.common import ProblemResponse
 
 REF = "#/components/schemas/{model}"
 _PATH_PARAM = re.compile(r"{([a-z_]+)}")
+# Alternatives: a USER route takes a personal access token or, where the scope allows, the browser session.
 SECURITY: dict[str, list[dict[str, list[str]]]] = {
-    "user": [{"bearerAuth": []}],
+    "user": [{"bearerAuth": []}, {"sessionCookie": []}],
     "api_key": [{"apiKeyAuth": []}],
     "none": [],
 }
@@ -24,6 +26,12 @@ SECURITY: dict[str, list[dict[str, list[str]]]] = {
 
 def _ref(model: type[BaseModel]) -> dict[str, str]:
     return {"$ref": REF.format(model=model.__name__)}
+
+
+def _security(op: Operation) -> list[dict[str, list[str]]]:
+    if op.auth == "user" and op.scope is not None and op.scope not in SESSION_SCOPES:
+        return [{"bearerAuth": []}]  # a session never has the `admin` scope: a token is needed
+    return SECURITY[op.auth]
 
 
 def _parameters(op: Operation) -> list[dict[str, Any]]:
@@ -67,7 +75,7 @@ def _operation(op: Operation) -> dict[str, Any]:
         "summary": op.summary,
         "operationId": f"{op.method.lower()}_{re.sub(r'[^a-z0-9]+', '_', op.path.lower()).strip('_')}",
         "tags": [op.tag],
-        "security": SECURITY[op.auth],
+        "security": _security(op),
         "parameters": _parameters(op),
         "responses": responses,
     }
@@ -111,6 +119,15 @@ def build_openapi(
                     "type": "http",
                     "scheme": "bearer",
                     "description": "A personal access token spt_…",
+                },
+                "sessionCookie": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": COOKIE,
+                    "description": "The browser session set by `POST /auth/login` (HttpOnly, `read` and "
+                    "`write` scopes only). A request other than "
+                    f"{', '.join(sorted(SAFE_METHODS))} must also send the session's CSRF token, from "
+                    f"`POST /auth/login` or `GET /auth/me`, in the `{CSRF_HEADER}` header.",
                 },
                 "apiKeyAuth": {
                     "type": "apiKey",

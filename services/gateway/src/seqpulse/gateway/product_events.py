@@ -17,6 +17,7 @@ import nats.errors
 from aiohttp import web
 from pydantic import ValidationError
 
+from seqpulse.common.config import CommonSettings
 from seqpulse.common.db.outbox import enqueue
 from seqpulse.common.logging import get_logger
 from seqpulse.common.messages.product import Plan, ProductEvent, pseudonymise
@@ -28,6 +29,8 @@ OUTBOX = "gateway_outbox"
 # A page waits this long at most for NATS to acknowledge its view event, then renders anyway.
 VIEW_PUBLISH_TIMEOUT = 1.0
 ViewEvent = Literal["verdict_viewed", "sdh_viewed"]
+# How an account came to be: `POST /auth/signup`, or `seqpulse-admin create-user`.
+SignupMethod = Literal["password", "admin"]
 
 
 def product_event(
@@ -66,16 +69,55 @@ async def emit(
 ) -> None:
     """Store the event in `conn`'s transaction; the caller wakes the relay (`res.wake_relay()`) after
     the commit."""
-    event = product_event(
+    await emit_with(
+        conn,
+        res.settings,
         name,
-        key=res.settings.pseudonym_key,
         user_id=user_id,
         project_id=project_id,
         plan=plan,
         country=country,
         properties=properties,
     )
-    await enqueue(conn, OUTBOX, event, res.settings.bus_prefix)
+
+
+async def emit_with(
+    conn: Conn,
+    settings: CommonSettings,
+    name: str,
+    *,
+    user_id: uuid.UUID | str | None,
+    project_id: uuid.UUID | None = None,
+    plan: Plan | None = None,
+    country: str | None = None,
+    properties: Mapping[str, Any] | None = None,
+) -> None:
+    """`emit` without the gateway's resources (the admin CLI): `settings` give the pseudonym key and the
+    bus prefix. A running gateway's relay publishes the row within its poll interval."""
+    event = product_event(
+        name,
+        key=settings.pseudonym_key,
+        user_id=user_id,
+        project_id=project_id,
+        plan=plan,
+        country=country,
+        properties=properties,
+    )
+    await enqueue(conn, OUTBOX, event, settings.bus_prefix)
+
+
+async def user_signed_up(
+    conn: Conn,
+    settings: CommonSettings,
+    user_id: uuid.UUID,
+    *,
+    method: SignupMethod,
+    country: str | None,
+) -> None:
+    """`user_signup` for a new account, in `conn`'s transaction: the sign-up route and the admin CLI."""
+    await emit_with(
+        conn, settings, "user_signup", user_id=user_id, country=country, properties={"method": method}
+    )
 
 
 async def settings_updated(

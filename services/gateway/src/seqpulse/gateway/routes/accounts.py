@@ -15,7 +15,7 @@ from seqpulse.gateway import sessions
 from seqpulse.gateway.auth import authenticate_user, hash_password, verify_password
 from seqpulse.gateway.client_address import client_address
 from seqpulse.gateway.problems import Problem, unauthorized
-from seqpulse.gateway.product_events import emit
+from seqpulse.gateway.product_events import emit, user_signed_up
 from seqpulse.gateway.ratelimit import FixedWindowLimiter
 from seqpulse.gateway.resources import Resources
 from seqpulse.gateway.routes import Operation, read_json, respond
@@ -76,14 +76,7 @@ def operations(res: Resources) -> list[Operation]:
             )
             await conn.execute(repo.Q.touch_login, user_id)
             response = await signed_in(conn, user_id, 201)
-            await emit(
-                conn,
-                res,
-                "user_signup",
-                user_id=user_id,
-                country=res.country(request),
-                properties={"method": "password"},
-            )
+            await user_signed_up(conn, settings, user_id, method="password", country=res.country(request))
         res.wake_relay()
         log.info("user_signed_up", user_id=str(user_id), is_admin=first)
         return response

@@ -15,22 +15,20 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 import nats.errors
-import orjson
 from aiohttp import web
-from pydantic import ValidationError
 
 from seqpulse.common.bus.client import Bus
 from seqpulse.common.logging import get_logger
-from seqpulse.common.messages.product import Plan, ProductEvent, pseudonymise
+from seqpulse.common.messages.product import Plan, ProductEvent
 from seqpulse.gateway import repository as repo
 from seqpulse.gateway.auth import COOKIE, authenticate_project, authenticate_user, digest
-from seqpulse.gateway.problems import Problem, bad_request, unauthorized
-from seqpulse.gateway.records import Principal, ProjectRow
+from seqpulse.gateway.event_intake import Sender, judge_all, parse_items, validate_item
+from seqpulse.gateway.problems import Problem, unauthorized
+from seqpulse.gateway.records import ProjectRow
 from seqpulse.gateway.resources import Resources
 from seqpulse.gateway.routes import Operation
 from seqpulse.gateway.schemas.common import FieldError
 from seqpulse.gateway.schemas.events import (
-    MAX_BATCH,
     EventRequest,
     EventsAcceptedResponse,
     EventsRequest,
@@ -43,11 +41,6 @@ PUBLISH_CONCURRENCY = 64
 # An application sends events with the same key many times a second: its project is remembered this long,
 # which is also how long a rotated key may still send events (nothing else) on each replica.
 API_KEY_CACHE_SECONDS = 5.0
-Errors = list[tuple[str, str]]
-
-
-# Who sends: a project (API key) or a user (token or session).
-Sender = ProjectRow | Principal
 
 
 class ApiKeyCache:
@@ -74,112 +67,6 @@ class ApiKeyCache:
             if len(self._entries) >= self.max_entries:
                 self._entries.clear()
         self._entries[key_hash] = (now + self.ttl, project)
-
-
-def parse_items(raw: bytes) -> tuple[list[object], bool]:
-    """The events of the body and whether it was a batch; 400/413/422 for a body that holds none."""
-    if not raw.strip():
-        raise bad_request("body", 'an event object or {"events": [...]} is required')
-    try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise bad_request("body", f"is not valid JSON ({exc})") from None
-    if not isinstance(data, dict):
-        raise bad_request("body", 'must be a JSON object: one event, or {"events": [...]}')
-    if "events" not in data:
-        return [data], False
-    if extra := sorted(set(data) - {"events"}):
-        raise bad_request("body", f"a batch holds only `events` (unexpected: {', '.join(extra)})")
-    items = data["events"]
-    if not isinstance(items, list):
-        raise bad_request("events", "must be an array of event objects")
-    if not items:
-        raise Problem(
-            422,
-            "events: must hold at least one event",
-            code="validation_failed",
-            errors=[("events", "is empty")],
-        )
-    if len(items) > MAX_BATCH:
-        reason = f"must hold at most {MAX_BATCH} events (got {len(items)}); split the batch"
-        raise Problem(413, f"events: {reason}", code="too_many_events", errors=[("events", reason)])
-    return items, True
-
-
-def validate_item(item: object) -> EventRequest | Errors:
-    if not isinstance(item, dict):
-        return [("event", "must be a JSON object")]
-    try:
-        return EventRequest.model_validate(item)
-    except ValidationError as exc:
-        return [
-            (".".join(str(part) for part in error["loc"]) or "event", error["msg"])
-            for error in exc.errors(include_url=False, include_input=False)
-        ]
-
-
-def canonical_user_id(sent: str) -> str:
-    """A UUID however written (case, braces) is one user: one spelling, hence one pseudonym."""
-    try:
-        return str(uuid.UUID(sent))
-    except ValueError:
-        return sent
-
-
-def bind(
-    event: EventRequest, sender: Sender, plans: dict[uuid.UUID, Plan]
-) -> tuple[str | None, uuid.UUID | None, Plan | None] | Errors:
-    """(user id, project id, plan) the event is recorded under, or why the sender may not send it."""
-    sent_user = canonical_user_id(event.user_id) if event.user_id is not None else None
-    if isinstance(sender, ProjectRow):
-        if event.project_id is not None and event.project_id != sender.id:
-            return [("project_id", "must be the API key's project, or omitted")]
-        return sent_user, sender.id, event.plan or sender.plan
-    who = sender
-    errors: Errors = []
-    user_id = sent_user or str(who.user_id)
-    if user_id != str(who.user_id) and not who.sees_everything:
-        errors.append(
-            ("user_id", "must be your own user id, or omitted, when sending with a user's credentials")
-        )
-    plan = event.plan
-    if event.project_id is not None:
-        if event.project_id not in plans:
-            errors.append(("project_id", "no such project among the ones you can see"))
-        plan = plan or plans.get(event.project_id)
-    return errors or (user_id, event.project_id, plan)
-
-
-def build(
-    event: EventRequest,
-    bound: tuple[str | None, uuid.UUID | None, Plan | None],
-    *,
-    key: bytes,
-    country: str | None,
-    received_at: datetime,
-) -> ProductEvent | Errors:
-    user_id, project_id, plan = bound
-    try:
-        return ProductEvent(
-            message_id=str(event.event_id),  # the sender's id is the Nats-Msg-Id: a retry is dropped
-            event_name=event.event_name,
-            occurred_at=event.timestamp or received_at,
-            received_at=received_at,
-            user_key=pseudonymise(user_id, key) if user_id is not None else None,
-            project_id=project_id,
-            plan=plan,
-            country=country,
-            properties=event.properties,
-            source="http",
-        )
-    except ValidationError as exc:  # the request model checks the same rules; this is the safety net
-        errors = exc.errors(include_url=False, include_input=False)
-        return [(_request_field(error["loc"]), error["msg"]) for error in errors]
-
-
-def _request_field(loc: tuple[int | str, ...]) -> str:
-    field = str(loc[0]) if loc else "timestamp"  # the one model-level rule is about the time
-    return {"occurred_at": "timestamp", "received_at": "timestamp", "user_key": "user_id"}.get(field, field)
 
 
 async def publish_all(bus: Bus, events: Sequence[ProductEvent]) -> None:
@@ -251,29 +138,14 @@ def operations(res: Resources) -> list[Operation]:
                 reason="or Authorization is required",
             )
 
-        received_at = datetime.now(UTC)
-        country = res.country(request)  # the only use of the client's address
-        key = res.settings.pseudonym_key
-        accepted: list[ProductEvent] = []
-        rejected: list[tuple[int, Errors]] = []
-        first_index: dict[uuid.UUID, int] = {}
-
-        def judge(event: EventRequest) -> ProductEvent | Errors:
-            bound = bind(event, sender, plans)
-            if isinstance(bound, list):
-                return bound
-            if event.event_id in first_index:
-                return [("event_id", f"repeats the event_id of event {first_index[event.event_id]}")]
-            return build(event, bound, key=key, country=country, received_at=received_at)
-
-        for index, item in enumerate(checked):
-            outcome = judge(item) if isinstance(item, EventRequest) else item
-            if isinstance(outcome, ProductEvent):
-                first_index[uuid.UUID(outcome.message_id)] = index
-                accepted.append(outcome)
-            else:
-                rejected.append((index, outcome))
-
+        accepted, rejected = judge_all(
+            checked,
+            sender,
+            plans,
+            key=res.settings.pseudonym_key,
+            country=res.country(request),  # the only use of the client's address
+            received_at=datetime.now(UTC),
+        )
         answer = EventsAcceptedResponse(
             accepted=len(accepted),
             rejected=[
