@@ -37,12 +37,22 @@ async def test_maintenance_makes_partitions_ahead_and_drops_those_and_the_activi
     ingest: Ingest, pool: asyncpg.Pool[Any]
 ) -> None:
     later = datetime.now(UTC) + timedelta(days=95)
-    cutoff = later.date() - timedelta(days=90)  # the first day kept
+    cutoff = later.date() - timedelta(days=90)  # the first day of events kept
+    facts_cutoff = cutoff - timedelta(days=60)  # active days are kept 60 days longer
     async with pool.acquire() as conn:
         await conn.executemany(
             "INSERT INTO user_daily_activity (day, user_key, events, first_at, last_at)"
             " VALUES ($1, $2, 1, now(), now())",
-            [(cutoff - timedelta(days=1), user_key("old")), (cutoff, user_key("kept"))],
+            [(facts_cutoff - timedelta(days=1), user_key("old")), (facts_cutoff, user_key("kept"))],
+        )
+        await conn.executemany(
+            "INSERT INTO session_days (day, sessions, micros) VALUES ($1, 1, 0)",
+            [(cutoff - timedelta(days=1),), (cutoff,)],
+        )
+        # Rolling counts: +2 before the cutoff, -1 on it: one user counted from the cutoff on, folded or not.
+        await conn.executemany(
+            "INSERT INTO active_user_changes (scope, win, day, delta) VALUES ('', 30, $1, $2)",
+            [(cutoff - timedelta(days=5), 1), (cutoff - timedelta(days=1), 1), (cutoff, -1)],
         )
     report = await maintenance(pool, later).run_once()
     assert report is not None
@@ -50,7 +60,11 @@ async def test_maintenance_makes_partitions_ahead_and_drops_those_and_the_activi
     assert report.dropped == names(TODAY - timedelta(days=30), 38)[: (cutoff - TODAY).days + 30]
     assert report.activity_deleted == 1
     assert await ingest.partitions() == names(cutoff, 3) + names(later.date(), 8)
-    assert list(await ingest.activity()) == [(cutoff, user_key("kept"))]
+    assert list(await ingest.activity()) == [(facts_cutoff, user_key("kept"))]
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT array_agg(day) FROM session_days") == [cutoff]
+        changes = await conn.fetch("SELECT day, delta FROM active_user_changes ORDER BY day")
+    assert [tuple(r) for r in changes] == [(cutoff, 1)]
 
     again = await maintenance(pool, later).run_once()
     assert again is not None and again.created == again.dropped == [] and again.activity_deleted == 0

@@ -51,8 +51,12 @@ async def test_events_are_stored_with_every_field_and_counted_per_user_and_day(i
         "events": 2,
         "first_at": YESTERDAY,
         "last_at": YESTERDAY + timedelta(hours=1),
-        "country": "DE",
     }
+    # Where she was seen that day: both countries, counted in each one's monthly active users.
+    facts = await ingest.fetch(
+        "SELECT scope FROM activity_days WHERE user_key = $1 ORDER BY scope", user_key("alice")
+    )
+    assert [f["scope"] for f in facts] == ["c:*", "c:DE", "c:FR", f"p:{project}"]
 
 
 async def test_a_full_batch_is_written_without_waiting_for_the_time_limit(ingest: Ingest) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from seqpulse.common.bus.batch import BatchConsumer
 from seqpulse.common.bus.streams import INGEST_EVENTS
+from seqpulse.common.logging import get_logger
 from seqpulse.common.messages import ProductEvent
 from seqpulse.common.runtime import Service
 from seqpulse.ingest import metrics
@@ -13,6 +14,8 @@ from seqpulse.ingest.maintenance import Maintenance
 from seqpulse.ingest.partitions import Clock, utc_now
 from seqpulse.ingest.repository import IngestRepository
 from seqpulse.ingest.writer import EventWriter
+
+log = get_logger(__name__)
 
 
 class IngestService(Service):
@@ -38,6 +41,11 @@ class IngestService(Service):
         )
         # Before the first batch: today's and the coming days' partitions exist, expired ones are gone.
         await maintenance.run_once()
+        if await repo.rollups_missing():
+            # Events stored before the rollups existed (an upgrade): count them once, then keep up.
+            log.info("rollups_rebuild_started")
+            await repo.rebuild_rollups()
+            log.info("rollups_rebuilt")
         batches = EventBatches(EventWriter(repo), self.clock, s.events_retention_days)
         consumer = BatchConsumer(
             bus,

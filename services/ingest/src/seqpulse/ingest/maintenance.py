@@ -72,7 +72,7 @@ class Maintenance:
                     if await self.repo.create_partition(day, conn)
                 ]
                 dropped = await self.repo.drop_partitions_before(cutoff, conn)
-                deleted = await self.repo.delete_activity_before(cutoff, conn)
+                deleted = await self.repo.delete_rollups_before(cutoff, conn)
             finally:
                 await self.repo.maintenance_unlock(conn)
         metrics.MAINTENANCE_RUNS.labels("done").inc()

@@ -1,40 +1,5 @@
--- Named queries of the ingest service. It writes product_events (and its daily partitions) and
--- user_daily_activity; it reads nothing of the other services.
-
--- name: create_staging
--- A per-connection staging table for COPY; emptied at every commit, kept for the connection's next batch.
-CREATE TEMP TABLE IF NOT EXISTS ingest_staging (LIKE product_events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS
-
--- name: insert_staged
--- Events not stored yet go in; only those feed user_daily_activity, so a repeat is counted nowhere.
--- Rows and users are taken in key order so that two replicas writing the same keys cannot deadlock.
-WITH inserted AS (
-    INSERT INTO product_events (event_id, occurred_at, received_at, event_name, user_key, project_id, plan,
-                                country, source, properties)
-    SELECT event_id, occurred_at, received_at, event_name, user_key, project_id, plan, country, source,
-           properties
-    FROM ingest_staging
-    ORDER BY event_id, occurred_at
-    ON CONFLICT DO NOTHING
-    RETURNING occurred_at, user_key, country
-), activity AS (
-    INSERT INTO user_daily_activity AS a (day, user_key, events, first_at, last_at, country)
-    SELECT (occurred_at AT TIME ZONE 'UTC')::date, user_key, count(*), min(occurred_at), max(occurred_at),
-           (array_agg(country ORDER BY occurred_at DESC) FILTER (WHERE country IS NOT NULL))[1]
-    FROM inserted
-    WHERE user_key IS NOT NULL
-    GROUP BY 1, 2
-    ORDER BY 1, 2
-    ON CONFLICT (day, user_key) DO UPDATE SET
-        events = a.events + EXCLUDED.events,
-        first_at = least(a.first_at, EXCLUDED.first_at),
-        last_at = greatest(a.last_at, EXCLUDED.last_at),
-        -- The country of the later events wins; either side may lack one.
-        country = CASE WHEN EXCLUDED.last_at >= a.last_at THEN coalesce(EXCLUDED.country, a.country)
-                       ELSE coalesce(a.country, EXCLUDED.country) END
-    RETURNING 1
-)
-SELECT (SELECT count(*) FROM inserted) AS stored, (SELECT count(*) FROM activity) AS users
+-- Named queries of the ingest service's upkeep. It writes product_events (and its daily partitions) and
+-- the Founder View's rollups (rollups.sql); it reads nothing of the other services.
 
 -- name: partition_names
 SELECT c.relname AS name
@@ -47,8 +12,23 @@ SELECT product_events_create_partition($1)
 -- name: drop_partitions_before
 SELECT product_events_drop_partitions_before($1) AS name
 
--- name: delete_activity_before
-DELETE FROM user_daily_activity WHERE day < $1
+-- name: delete_rollups_before
+-- Sessions and per-day counts of days before $1 (the events' cutoff) go; the rolling counts before it are
+-- folded into day $1, so the counts from $1 on stay the same. Active days are kept until $2, 60 days
+-- earlier: an event of the first kept day still finds the active day before it within its windows.
+WITH uda AS (DELETE FROM user_daily_activity WHERE day < $2 RETURNING 1),
+scoped AS (DELETE FROM activity_days WHERE day < $2 RETURNING 1),
+sessions AS (DELETE FROM activity_sessions WHERE started_at < ($1::date)::timestamp AT TIME ZONE 'UTC' RETURNING 1),
+session_totals AS (DELETE FROM session_days WHERE day < $1 RETURNING 1),
+projects AS (DELETE FROM project_days WHERE day < $1 RETURNING 1),
+folded AS (DELETE FROM active_user_changes WHERE day < $1 RETURNING scope, win, delta),
+kept AS (
+    INSERT INTO active_user_changes AS c (scope, win, day, delta)
+    SELECT scope, win, $1, sum(delta) FROM folded GROUP BY 1, 2 HAVING sum(delta) <> 0
+    ON CONFLICT (scope, win, day) DO UPDATE SET delta = c.delta + EXCLUDED.delta
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM uda) AS activity_rows
 
 -- name: set_lock_timeout
 -- DDL on product_events waits for the batches writing to it and holds up the next ones: keep it short.
@@ -60,3 +40,6 @@ SELECT pg_try_advisory_lock(99155973)
 
 -- name: maintenance_unlock
 SELECT pg_advisory_unlock(99155973)
+
+-- name: rollups_missing
+SELECT NOT EXISTS (SELECT 1 FROM ingest_watermark) AND EXISTS (SELECT 1 FROM product_events)

@@ -1,10 +1,11 @@
-"""The ingest service's database access: COPY into staging, insert new events and activity, partitions."""
+"""The ingest service's database access: COPY into staging, insert the new events, keep the rollups
+(rollups.sql), partitions and retention."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from seqpulse.common.db.pool import Conn, Pool
@@ -13,8 +14,11 @@ from seqpulse.ingest.events import COLUMNS, Row
 from seqpulse.ingest.partitions import partition_day
 
 Q = Queries(Path(__file__).with_name("queries.sql"))
+R = Queries(Path(__file__).with_name("rollups.sql"))
 # How long DDL on product_events may wait for its lock before giving up until next time.
 DDL_LOCK_TIMEOUT = "5s"
+# Active days are kept this much longer than the events (the longest rolling window).
+FACTS_KEPT_EXTRA_DAYS = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,14 +34,32 @@ class IngestRepository:
         self.pool = pool
 
     async def write(self, rows: Sequence[Row]) -> Written:
-        """Store the rows not stored yet and count them in user_daily_activity, in one transaction."""
+        """Store the rows not stored yet and fold them into the rollups, in one transaction."""
         async with self.pool.acquire() as conn:
-            await conn.execute(Q.create_staging)
+            await conn.execute(R.create_temp_tables)
             async with conn.transaction():
                 await conn.copy_records_to_table("ingest_staging", records=rows, columns=COLUMNS)
-                result = await conn.fetchrow(Q.insert_staged)
-        assert result is not None
-        return Written(int(result["stored"]), int(result["users"]))
+                stored = _count(await conn.execute(R.insert_staged))
+                if not stored:
+                    return Written(0, 0)
+                await conn.execute(R.lock_rollups)
+                added = await conn.fetchrow(R.add_facts)
+                assert added is not None
+                if added["facts"]:
+                    await conn.execute(R.add_active_user_changes)
+                await conn.execute(R.merge_sessions)
+        return Written(stored, int(added["users"]))
+
+    async def rebuild_rollups(self) -> None:
+        """Recompute every rollup from the events kept, in one transaction under the rollup lock."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute(R.lock_rollups)
+            await conn.execute(R.rebuild)
+
+    async def rollups_missing(self) -> bool:
+        """Events stored but no rollup ever written: a database from before the rollups existed."""
+        async with self.pool.acquire() as conn:
+            return bool(await conn.fetchval(Q.rollups_missing))
 
     async def partition_days(self) -> set[date]:
         async with self.pool.acquire() as conn:
@@ -58,9 +80,14 @@ class IngestRepository:
             await conn.execute(Q.set_lock_timeout, DDL_LOCK_TIMEOUT)
             return [r["name"] for r in await conn.fetch(Q.drop_partitions_before, day)]
 
-    async def delete_activity_before(self, day: date, conn: Conn) -> int:
-        status = await conn.execute(Q.delete_activity_before, day)
-        return int(status.split()[-1])
+    async def delete_rollups_before(self, day: date, conn: Conn) -> int:
+        """Forget the rollups of days before `day`; returns the daily-activity rows deleted."""
+        async with conn.transaction():
+            await conn.execute(R.lock_rollups)
+            deleted = await conn.fetchval(
+                Q.delete_rollups_before, day, day - timedelta(days=FACTS_KEPT_EXTRA_DAYS)
+            )
+        return int(deleted)
 
     async def try_maintenance_lock(self, conn: Conn) -> bool:
         """Session-level: held by one replica's maintenance at a time, released by `maintenance_unlock`."""
@@ -68,3 +95,8 @@ class IngestRepository:
 
     async def maintenance_unlock(self, conn: Conn) -> None:
         await conn.execute(Q.maintenance_unlock)
+
+
+def _count(status: str) -> int:
+    """The row count of a command tag such as `INSERT 0 42`."""
+    return int(status.rsplit(" ", 1)[-1])

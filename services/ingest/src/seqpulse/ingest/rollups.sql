@@ -1,0 +1,257 @@
+-- The Founder View's rollups (migration 0007, ADR 0007), kept by the ingest service in the transaction
+-- that stores a batch, from the events that transaction inserted (`ingest_new`), under the rollup lock:
+-- one batch's rollup stage at a time across every replica, so each statement below sees every rollup
+-- committed before it and nothing half-done. A redelivered event is not in `ingest_new`: it counts nowhere.
+
+-- name: create_temp_tables
+-- Per connection, emptied at every commit: the staged batch, the events it inserted, the facts it added.
+CREATE TEMP TABLE IF NOT EXISTS ingest_staging (LIKE product_events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS ingest_new (
+    occurred_at timestamptz, received_at timestamptz, event_name text, user_key text, project_id uuid,
+    country text
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS ingest_facts (user_key text, scope text, day date) ON COMMIT DELETE ROWS;
+
+-- name: insert_staged
+-- Events not stored yet go in, in key order (two replicas writing the same keys cannot deadlock), and
+-- are noted in ingest_new; a repeat is neither.
+WITH inserted AS (
+    INSERT INTO product_events (event_id, occurred_at, received_at, event_name, user_key, project_id, plan,
+                                country, source, properties)
+    SELECT event_id, occurred_at, received_at, event_name, user_key, project_id, plan, country, source,
+           properties
+    FROM ingest_staging
+    ORDER BY event_id, occurred_at
+    ON CONFLICT DO NOTHING
+    RETURNING occurred_at, received_at, event_name, user_key, project_id, country
+)
+INSERT INTO ingest_new SELECT * FROM inserted
+
+-- name: lock_rollups
+-- 0x5E90006: held to the end of the transaction. Taken after the events are in, so batches insert
+-- their events side by side and only the (short) rollup stage is one at a time.
+SELECT pg_advisory_xact_lock(99155974)
+
+-- name: add_facts
+-- Daily activity, the scoped active days, first steps, per-project counts and the watermark. The
+-- (user, scope, day) facts that did not exist before go to ingest_facts for add_active_user_changes.
+WITH activity AS (
+    INSERT INTO user_daily_activity AS a (day, user_key, events, first_at, last_at)
+    SELECT (occurred_at AT TIME ZONE 'UTC')::date, user_key, count(*), min(occurred_at), max(occurred_at)
+    FROM ingest_new
+    WHERE user_key IS NOT NULL
+    GROUP BY 1, 2
+    ORDER BY 1, 2
+    ON CONFLICT (day, user_key) DO UPDATE SET
+        events = a.events + EXCLUDED.events,
+        first_at = least(a.first_at, EXCLUDED.first_at),
+        last_at = greatest(a.last_at, EXCLUDED.last_at)
+    RETURNING user_key, day, xmax = 0 AS created
+), scoped AS (
+    INSERT INTO activity_days (user_key, scope, day)
+    SELECT DISTINCT n.user_key, s.scope, (n.occurred_at AT TIME ZONE 'UTC')::date
+    FROM ingest_new n,
+         LATERAL (VALUES ('c:' || n.country), (CASE WHEN n.country IS NOT NULL THEN 'c:*' END),
+                         ('p:' || n.project_id)) AS s(scope)
+    WHERE n.user_key IS NOT NULL AND s.scope IS NOT NULL
+    ORDER BY 1, 2, 3
+    ON CONFLICT DO NOTHING
+    RETURNING user_key, scope, day
+), facts AS (
+    INSERT INTO ingest_facts (user_key, scope, day)
+    SELECT user_key, '', day FROM activity WHERE created
+    UNION ALL
+    SELECT user_key, scope, day FROM scoped
+    RETURNING 1
+), milestones AS (
+    INSERT INTO user_milestones AS m (user_key, signed_up_at, first_project_at, first_verdict_at)
+    SELECT user_key,
+           min(occurred_at) FILTER (WHERE event_name = 'user_signup'),
+           min(occurred_at) FILTER (WHERE event_name = 'project_created'),
+           min(occurred_at) FILTER (WHERE event_name = 'analysis_completed')
+    FROM ingest_new
+    WHERE user_key IS NOT NULL AND event_name IN ('user_signup', 'project_created', 'analysis_completed')
+    GROUP BY user_key
+    ORDER BY user_key
+    ON CONFLICT (user_key) DO UPDATE SET
+        signed_up_at = least(m.signed_up_at, EXCLUDED.signed_up_at),
+        first_project_at = least(m.first_project_at, EXCLUDED.first_project_at),
+        first_verdict_at = least(m.first_verdict_at, EXCLUDED.first_verdict_at)
+    RETURNING 1
+), projects AS (
+    INSERT INTO project_days AS p (day, project_id, events)
+    SELECT (occurred_at AT TIME ZONE 'UTC')::date, project_id, count(*)
+    FROM ingest_new
+    WHERE project_id IS NOT NULL
+    GROUP BY 1, 2
+    ORDER BY 1, 2
+    ON CONFLICT (day, project_id) DO UPDATE SET events = p.events + EXCLUDED.events
+    RETURNING 1
+), watermark AS (
+    INSERT INTO ingest_watermark AS w (last_received_at)
+    SELECT max(received_at) FROM ingest_new HAVING count(*) > 0
+    ON CONFLICT (id) DO UPDATE SET last_received_at = greatest(w.last_received_at, EXCLUDED.last_received_at)
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM activity) AS users, (SELECT count(*) FROM facts) AS facts
+
+-- name: add_active_user_changes
+-- What the new facts change in the rolling counts. For a user and scope, an active day A counts on the
+-- days [A, min(A + win - 1, next(A) - 1)], next(A) being the user's next active day in the scope. A new
+-- day A adds its own range; the old day P just before it (if any) loses the part of its range from A on.
+-- Lookups go no further than 60 days (the longest window): a day further away changes nothing.
+WITH new AS (
+    SELECT f.user_key, f.scope, f.day,
+           (SELECT min(a.day) FROM activity_facts a
+            WHERE a.user_key = f.user_key AND a.scope = f.scope AND a.day > f.day AND a.day <= f.day + 60)
+               AS next_day,
+           (SELECT max(a.day) FROM activity_facts a
+            WHERE a.user_key = f.user_key AND a.scope = f.scope AND a.day < f.day AND a.day >= f.day - 60)
+               AS prev_day
+    FROM ingest_facts f
+), prev_old AS (
+    -- The previous day when it is an old one, and the old day that used to follow it.
+    SELECT n.scope, n.prev_day AS day, n.day AS next_day,
+           (SELECT min(a.day) FROM activity_facts a
+            WHERE a.user_key = n.user_key AND a.scope = n.scope
+              AND a.day > n.day AND a.day <= n.prev_day + 60
+              AND NOT EXISTS (SELECT 1 FROM ingest_facts x
+                              WHERE x.user_key = a.user_key AND x.scope = a.scope AND x.day = a.day))
+               AS old_next
+    FROM new n
+    WHERE n.prev_day IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM ingest_facts x
+                      WHERE x.user_key = n.user_key AND x.scope = n.scope AND x.day = n.prev_day)
+), ranges AS (
+    SELECT n.scope, w.win, n.day AS first, least(n.day + w.win - 1, n.next_day - 1) AS last, 1 AS sign
+    FROM new n, unnest(active_user_windows(n.scope)) AS w(win)
+    UNION ALL
+    SELECT p.scope, w.win, least(p.day + w.win - 1, p.next_day - 1) + 1,
+           least(p.day + w.win - 1, p.old_next - 1), -1
+    FROM prev_old p, unnest(active_user_windows(p.scope)) AS w(win)
+), deltas AS (
+    SELECT scope, win, first AS day, sign AS delta FROM ranges WHERE first <= last
+    UNION ALL
+    SELECT scope, win, last + 1, -sign FROM ranges WHERE first <= last
+)
+INSERT INTO active_user_changes AS c (scope, win, day, delta)
+SELECT scope, win, day, sum(delta) FROM deltas
+GROUP BY 1, 2, 3
+HAVING sum(delta) <> 0
+ORDER BY 1, 2, 3
+ON CONFLICT (scope, win, day) DO UPDATE SET delta = c.delta + EXCLUDED.delta
+
+-- name: merge_sessions
+-- The batch's events make sessions of their own (gaps up to 30 minutes); each takes in the stored
+-- sessions within 30 minutes of it, and the pieces that now touch become one session. session_days
+-- loses the sessions taken in and gains the merged ones.
+WITH gaps AS (
+    SELECT user_key, occurred_at,
+           CASE WHEN occurred_at - lag(occurred_at) OVER w <= interval '30 minutes' THEN 0 ELSE 1 END AS starts
+    FROM ingest_new
+    WHERE user_key IS NOT NULL
+    WINDOW w AS (PARTITION BY user_key ORDER BY occurred_at)
+), numbered AS (
+    SELECT user_key, occurred_at, sum(starts) OVER (PARTITION BY user_key ORDER BY occurred_at) AS n
+    FROM gaps
+), own AS (
+    SELECT user_key, min(occurred_at) AS started_at, max(occurred_at) AS ended_at, count(*)::int AS events
+    FROM numbered GROUP BY user_key, n
+), taken AS (
+    DELETE FROM activity_sessions s USING own o
+    WHERE s.user_key = o.user_key
+      AND s.ended_at >= o.started_at - interval '30 minutes'
+      AND s.started_at <= o.ended_at + interval '30 minutes'
+    RETURNING s.user_key, s.started_at, s.ended_at, s.events
+), pieces AS (
+    SELECT user_key, started_at, ended_at, events FROM own
+    UNION ALL
+    SELECT user_key, started_at, ended_at, events FROM taken
+), joined AS (
+    SELECT *, CASE WHEN started_at - max(ended_at) OVER w <= interval '30 minutes' THEN 0 ELSE 1 END AS starts
+    FROM pieces
+    WINDOW w AS (PARTITION BY user_key ORDER BY started_at, ended_at
+                 ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+), islands AS (
+    SELECT *, sum(starts) OVER (PARTITION BY user_key ORDER BY started_at, ended_at) AS n FROM joined
+), merged AS (
+    INSERT INTO activity_sessions (user_key, started_at, ended_at, events)
+    SELECT user_key, min(started_at), max(ended_at), sum(events)
+    FROM islands GROUP BY user_key, n
+    ORDER BY 1, 2
+    RETURNING started_at, ended_at
+), changes AS (
+    SELECT (started_at AT TIME ZONE 'UTC')::date AS day, 1 AS sessions,
+           (extract(epoch FROM ended_at - started_at) * 1000000)::bigint AS micros
+    FROM merged
+    UNION ALL
+    SELECT (started_at AT TIME ZONE 'UTC')::date, -1,
+           -(extract(epoch FROM ended_at - started_at) * 1000000)::bigint
+    FROM taken
+)
+INSERT INTO session_days AS d (day, sessions, micros)
+SELECT day, sum(sessions), sum(micros) FROM changes
+GROUP BY day
+ORDER BY day
+ON CONFLICT (day) DO UPDATE SET sessions = d.sessions + EXCLUDED.sessions, micros = d.micros + EXCLUDED.micros
+
+-- name: rebuild
+-- Every rollup recomputed from the events kept (after restoring a backup, or to check the incremental
+-- upkeep): the same tables the batches keep, built in one pass. Run under the rollup lock.
+TRUNCATE user_daily_activity, activity_days, active_user_changes, user_milestones, activity_sessions,
+         session_days, project_days, ingest_watermark;
+INSERT INTO user_daily_activity (day, user_key, events, first_at, last_at)
+SELECT (occurred_at AT TIME ZONE 'UTC')::date, user_key, count(*), min(occurred_at), max(occurred_at)
+FROM product_events WHERE user_key IS NOT NULL
+GROUP BY 1, 2;
+INSERT INTO activity_days (user_key, scope, day)
+SELECT DISTINCT e.user_key, s.scope, (e.occurred_at AT TIME ZONE 'UTC')::date
+FROM product_events e,
+     LATERAL (VALUES ('c:' || e.country), (CASE WHEN e.country IS NOT NULL THEN 'c:*' END),
+                     ('p:' || e.project_id)) AS s(scope)
+WHERE e.user_key IS NOT NULL AND s.scope IS NOT NULL;
+WITH f AS (
+    SELECT user_key, scope, day, lead(day) OVER (PARTITION BY user_key, scope ORDER BY day) AS next_day
+    FROM activity_facts
+), r AS (
+    SELECT f.scope, w.win, f.day AS first, least(f.day + w.win - 1, f.next_day - 1) AS last
+    FROM f, unnest(active_user_windows(f.scope)) AS w(win)
+)
+INSERT INTO active_user_changes (scope, win, day, delta)
+SELECT scope, win, day, sum(delta)
+FROM (
+    SELECT scope, win, first AS day, 1 AS delta FROM r
+    UNION ALL
+    SELECT scope, win, last + 1, -1 FROM r
+) d
+GROUP BY 1, 2, 3
+HAVING sum(delta) <> 0;
+INSERT INTO user_milestones (user_key, signed_up_at, first_project_at, first_verdict_at)
+SELECT user_key,
+       min(occurred_at) FILTER (WHERE event_name = 'user_signup'),
+       min(occurred_at) FILTER (WHERE event_name = 'project_created'),
+       min(occurred_at) FILTER (WHERE event_name = 'analysis_completed')
+FROM product_events
+WHERE user_key IS NOT NULL AND event_name IN ('user_signup', 'project_created', 'analysis_completed')
+GROUP BY user_key;
+INSERT INTO activity_sessions (user_key, started_at, ended_at, events)
+SELECT user_key, min(occurred_at), max(occurred_at), count(*)
+FROM (
+    SELECT user_key, occurred_at, sum(starts) OVER (PARTITION BY user_key ORDER BY occurred_at) AS n
+    FROM (
+        SELECT user_key, occurred_at,
+               CASE WHEN occurred_at - lag(occurred_at) OVER (PARTITION BY user_key ORDER BY occurred_at)
+                         <= interval '30 minutes' THEN 0 ELSE 1 END AS starts
+        FROM product_events WHERE user_key IS NOT NULL
+    ) gaps
+) numbered
+GROUP BY user_key, n;
+INSERT INTO session_days (day, sessions, micros)
+SELECT (started_at AT TIME ZONE 'UTC')::date, count(*),
+       sum((extract(epoch FROM ended_at - started_at) * 1000000)::bigint)
+FROM activity_sessions GROUP BY 1;
+INSERT INTO project_days (day, project_id, events)
+SELECT (occurred_at AT TIME ZONE 'UTC')::date, project_id, count(*)
+FROM product_events WHERE project_id IS NOT NULL GROUP BY 1, 2;
+INSERT INTO ingest_watermark (last_received_at)
+SELECT max(received_at) FROM product_events HAVING count(*) > 0
