@@ -10,6 +10,10 @@ from typing import Any
 
 import pytest
 
+from seqpulse.common.messages import ProductEvent
+from seqpulse.ingest.events import to_row
+from seqpulse.ingest.repository import IngestRepository
+from seqpulse.ingest.writer import EventWriter
 from tests.integration.gateway.gateway_harness import Harness, bearer
 
 pytestmark = [pytest.mark.postgres, pytest.mark.nats]
@@ -21,29 +25,27 @@ def day(offset: int) -> date:
     return D - timedelta(days=offset)
 
 
+async def store(gw: Harness, events: list[ProductEvent]) -> None:
+    """Through the ingest write path, so the rollups the view reads are kept as in production."""
+    await EventWriter(IngestRepository(gw.pool)).write([to_row(e) for e in events])
+
+
+def event(user: str, name: str, at: datetime, **fields: Any) -> ProductEvent:
+    return ProductEvent(
+        event_name=name, occurred_at=at, received_at=at, user_key=user, source="internal", **fields
+    )
+
+
 async def activity(gw: Harness, rows: list[tuple[str, date, str | None]]) -> None:
-    async with gw.pool.acquire() as conn:
-        await conn.executemany(
-            "INSERT INTO user_daily_activity (day, user_key, events, first_at, last_at, country)"
-            " VALUES ($2, $1, 1, $4, $4, $3)",
-            [
-                (user, d, country, datetime(d.year, d.month, d.day, 12, tzinfo=UTC))
-                for user, d, country in rows
-            ],
-        )
+    """One event per (user, day), at noon UTC, located in the country given."""
+    noon = [datetime(d.year, d.month, d.day, 12, tzinfo=UTC) for _, d, _ in rows]
+    await store(
+        gw, [event(user, "user_login", at, country=c) for (user, _, c), at in zip(rows, noon, strict=True)]
+    )
 
 
-async def events(
-    gw: Harness, rows: list[tuple[str, str, datetime]], project_id: uuid.UUID | None = None
-) -> None:
-    async with gw.pool.acquire() as conn:
-        for at in {r[2].astimezone(UTC).date() for r in rows}:
-            await conn.execute("SELECT product_events_create_partition($1)", at)
-        await conn.executemany(
-            "INSERT INTO product_events (event_id, occurred_at, received_at, event_name, user_key,"
-            " project_id, source) VALUES ($1, $2, $2, $3, $4, $5, 'internal')",
-            [(uuid.uuid4(), at, name, user, project_id) for user, name, at in rows],
-        )
+async def events(gw: Harness, rows: list[tuple[str, str, datetime]]) -> None:
+    await store(gw, [event(user, name, at) for user, name, at in rows])
 
 
 async def founder(gw: Harness, days: int = 8) -> dict[str, Any]:
@@ -112,7 +114,7 @@ async def test_churn_and_countries_over_a_small_fixture(gw: Harness) -> None:
         "new_or_returning": 7,
         "churn_rate": pytest.approx(1 / 3),
     }
-    # Over D-29..D by latest country: SE 5 (named), FR 1 + DE 1 + US 1 folded, c's latest day had none.
+    # Seen over D-29..D: SE 5 (named), FR 1 + DE 1 + US 1 folded, c located nowhere in the window.
     assert body["countries"] == [
         {"country": "SE", "users": 5},
         {"country": "other", "users": 3},
@@ -144,24 +146,10 @@ async def test_sessions_funnel_and_cohorts_across_midnight_and_time_zones(gw: Ha
             (u4, "project_created", at(day(5), 8)),
         ],
     )
-    await activity(
-        gw,
-        [
-            (u1, day(10), None),
-            (u1, day(9), None),
-            (u1, day(2), None),
-            (u2, day(9), None),
-            (u2, day(8), None),
-            (u2, day(2), None),
-            (u2, day(1), None),
-            (u3, day(1), None),
-            (u4, day(45), None),
-            (u4, day(5), None),
-        ],
-    )
     body = await founder(gw, days=30)
     sessions = body["sessions"]
-    # Last 7 days (D-6..D): u1 35 min + 0 min, u2 20 min, u3 and u4 one event each (0 min).
+    # Sessions started D-6..D: u1 35 min + 0 min, u2 20 min, u3 and u4 one event each (0 min); users
+    # active in those 7 days: the four of them.
     assert sessions["sessions"] == 5 and sessions["users"] == 4
     assert sessions["time_spent_seconds"] == pytest.approx(55 * 60)
     assert sessions["avg_session_seconds"] == pytest.approx(55 * 60 / 5)
@@ -189,3 +177,24 @@ async def test_only_the_admin_sees_the_founder_view(gw: Harness) -> None:
     bad = await gw.client.get("/founder/overview?days=0", headers=bearer(admin))
     assert bad.status == 422
     assert (await bad.json(content_type=None))["errors"][0]["field"] == "days"
+
+
+async def test_top_projects_rank_the_last_thirty_days_by_events_with_their_monthly_users(gw: Harness) -> None:
+    owner = await gw.token()
+    shop = uuid.UUID((await gw.project(owner, activate=False, name="shop"))["id"])
+    blog = uuid.UUID((await gw.project(owner, activate=False, name="blog"))["id"])
+    gone = uuid.uuid4()  # a project deleted since: still ranked, by id
+    noon = lambda d: datetime(d.year, d.month, d.day, 12, tzinfo=UTC)  # noqa: E731
+    await store(
+        gw,
+        [event("a" * 32, "verdict_viewed", noon(day(n)), project_id=shop) for n in (0, 1, 2, 40)]
+        + [event("b" * 32, "verdict_viewed", noon(day(29)), project_id=shop)]
+        + [event(u * 32, "sdh_viewed", noon(day(5)), project_id=blog) for u in "cdef"]
+        + [event("c" * 32, "sdh_viewed", noon(day(30)), project_id=blog)]  # a day too early
+        + [event("0" * 32, "user_login", noon(day(3)), project_id=gone)],
+    )
+    body = await founder(gw, days=7)
+    # shop: 4 events in D-29..D (the one of D-40 is older) by a and b; blog: 4 by c, d, e, f.
+    ranked = [(p["name"], p["events"], p["users"]) for p in body["top_projects"]]
+    assert ranked[:2] in ([("shop", 4, 2), ("blog", 4, 4)], [("blog", 4, 4), ("shop", 4, 2)])
+    assert ranked[2] == ("(deleted project)", 1, 1)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -10,6 +10,59 @@ from datetime import date
 MIN_COUNTRY_USERS = 5
 OTHER = "other"
 UNKNOWN = "unknown"
+# The scope of users seen in any country, beside one per country (`c:*` in active_user_changes).
+ANY_COUNTRY = "*"
+
+
+def rolling_counts(
+    changes: Iterable[tuple[int, date, int]], days: Sequence[date]
+) -> dict[int, dict[date, int]]:
+    """Active users per window on each of `days`, from the (window, day, delta) rows of a difference
+    array: the count on day d is the sum of the window's deltas up to d."""
+    per_window: dict[int, list[tuple[date, int]]] = {}
+    for win, day, delta in changes:
+        per_window.setdefault(win, []).append((day, delta))
+    wanted = sorted(days)
+    counts: dict[int, dict[date, int]] = {}
+    for win, deltas in per_window.items():
+        deltas.sort()
+        running = i = 0
+        counts[win] = {}
+        for day in wanted:
+            while i < len(deltas) and deltas[i][0] <= day:
+                running += deltas[i][1]
+                i += 1
+            counts[win][day] = running
+    return counts
+
+
+@dataclass(frozen=True, slots=True)
+class ChurnCounts:
+    previous_active: int
+    current_active: int
+    churned: int
+    new_or_returning: int
+
+
+def churn(previous: int, current: int, either: int) -> ChurnCounts:
+    """From the users active in the previous period, in this one, and in either (the window of both):
+    those of the previous period missing from this one, and those of this one missing from the previous."""
+    return ChurnCounts(previous, current, either - current, either - previous)
+
+
+def located(rows: Iterable[tuple[str, int]], active: int) -> list[tuple[str | None, int]]:
+    """Per-country users plus the users seen in no country (None): the active users minus those seen
+    in any country (`ANY_COUNTRY`). A user seen in two countries counts in both."""
+    counted: list[tuple[str | None, int]] = []
+    anywhere = 0
+    for country, users in rows:
+        if country == ANY_COUNTRY:
+            anywhere = users
+        else:
+            counted.append((country, users))
+    if active > anywhere:
+        counted.append((None, active - anywhere))
+    return counted
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,6 +37,7 @@ SESSION_DAYS = 7
 COHORT_WEEKS = 8
 CHURN_DAYS = 30
 TOP_PROJECTS = 10
+TOP_PROJECT_DAYS = 30
 
 
 def require_founder(who: Principal) -> None:
@@ -50,54 +51,48 @@ def _midnight(day: date) -> datetime:
 
 
 async def founder_overview(pool: Any, as_of: date, days: int, stuck_after_seconds: float) -> FounderResponse:
-    """Every section's queries, run concurrently on their own connections."""
+    """Every section's queries, run concurrently on their own connections; all read rollups."""
     first = as_of - timedelta(days=days - 1)
     end = _midnight(as_of + timedelta(days=1))
     since_24h = datetime.now(UTC) - timedelta(hours=24)
+    previous_period = as_of - timedelta(days=CHURN_DAYS)
 
     async def q(name: str, *args: Any, one: bool = False) -> Any:
         async with pool.acquire() as conn:
             return await (conn.fetchrow if one else conn.fetch)(getattr(F, name), *args)
 
-    (
-        dau,
-        wau,
-        mau,
-        countries,
-        churn,
-        cohorts,
-        funnel,
-        sessions,
-        top,
-        hours,
-        buckets,
-        jobs,
-        last,
-    ) = await asyncio.gather(
-        q("rolling_active_users", first, as_of, 1),
-        q("rolling_active_users", first, as_of, 7),
-        q("rolling_active_users", first, as_of, 30),
-        q("countries", first, as_of),
-        q("churn", as_of, CHURN_DAYS, one=True),
+    (changes, countries, cohorts, funnel, sessions, top, hours, buckets, jobs, last) = await asyncio.gather(
+        q("active_user_changes", as_of),
+        q("countries", as_of),
         q("cohorts", as_of, COHORT_WEEKS),
         q("funnel", _midnight(first), end, one=True),
-        q("sessions", end - timedelta(days=SESSION_DAYS), end, one=True),
-        q("top_projects", _midnight(first), end, TOP_PROJECTS),
+        q("sessions", as_of - timedelta(days=SESSION_DAYS - 1), as_of, one=True),
+        q("top_projects", as_of - timedelta(days=TOP_PROJECT_DAYS - 1), as_of, TOP_PROJECTS),
         q("api_by_hour", since_24h),
         q("api_latency_buckets", since_24h, one=True),
         q("jobs", stuck_after_seconds, one=True),
         q("last_event", one=True),
     )
+    series = [first + timedelta(days=n) for n in range(days)]
+    counts = fm.rolling_counts(
+        ((r["win"], r["day"], r["delta"]) for r in changes), [*series, previous_period]
+    )
+
+    def active(win: int, day: date) -> int:
+        return counts.get(win, {}).get(day, 0)
+
     activity = [
         ActivityPoint(
-            day=d["day"],
-            dau=d["active"],
-            wau=w["active"],
-            mau=m["active"],
-            dau_mau=fm.ratio(d["active"], m["active"]),
+            day=d,
+            dau=active(1, d),
+            wau=active(7, d),
+            mau=active(30, d),
+            dau_mau=fm.ratio(active(1, d), active(30, d)),
         )
-        for d, w, m in zip(dau, wau, mau, strict=True)
+        for d in series
     ]
+    churned = fm.churn(active(30, previous_period), active(30, as_of), active(2 * CHURN_DAYS, as_of))
+    week_users = active(SESSION_DAYS, as_of)
     per_hour: dict[datetime, dict[str, int]] = {}
     for row in hours:
         per_hour.setdefault(row["hour"], {})[row["status_class"]] = row["requests"]
@@ -117,11 +112,11 @@ async def founder_overview(pool: Any, as_of: date, days: int, stuck_after_second
         sessions=SessionStats(
             days=SESSION_DAYS,
             sessions=sessions["sessions"],
-            users=sessions["users"],
-            sessions_per_user=fm.ratio(sessions["sessions"], sessions["users"]),
-            avg_session_seconds=sessions["avg_seconds"],
+            users=week_users,
+            sessions_per_user=fm.ratio(sessions["sessions"], week_users),
+            avg_session_seconds=fm.ratio(sessions["total_seconds"], sessions["sessions"]) or 0.0,
             time_spent_seconds=sessions["total_seconds"],
-            time_per_user_seconds=fm.ratio(sessions["total_seconds"], sessions["users"]),
+            time_per_user_seconds=fm.ratio(sessions["total_seconds"], week_users),
         ),
         top_projects=[ProjectActivity.model_validate(dict(r)) for r in top],
         funnel=Funnel(days=days, **dict(funnel)),
@@ -131,8 +126,11 @@ async def founder_overview(pool: Any, as_of: date, days: int, stuck_after_second
         ],
         churn=Churn(
             period_days=CHURN_DAYS,
-            **dict(churn),
-            churn_rate=fm.ratio(churn["churned"], churn["previous_active"]),
+            previous_active=churned.previous_active,
+            current_active=churned.current_active,
+            churned=churned.churned,
+            new_or_returning=churned.new_or_returning,
+            churn_rate=fm.ratio(churned.churned, churned.previous_active),
         ),
         jobs=Jobs.model_validate(dict(jobs)),
         api=ApiHealth(
@@ -145,7 +143,9 @@ async def founder_overview(pool: Any, as_of: date, days: int, stuck_after_second
         ),
         countries=[
             CountryUsers(country=c.country, users=c.users)
-            for c in fm.fold_countries((r["country"], r["users"]) for r in countries)
+            for c in fm.fold_countries(
+                fm.located(((r["country"], r["users"]) for r in countries), active(30, as_of))
+            )
         ],
         last_event_at=last[0],
     )
