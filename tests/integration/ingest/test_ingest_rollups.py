@@ -13,10 +13,11 @@ from typing import Any
 import asyncpg
 import pytest
 
-from seqpulse.ingest.events import Row, to_row
+from seqpulse.ingest.events import COLUMNS, Row, to_row
 from seqpulse.ingest.repository import IngestRepository
 from seqpulse.ingest.writer import EventWriter
-from tests.integration.ingest.conftest import product_event
+from tests.integration.ingest.conftest import Ingest, product_event
+from tests.support import eventually
 
 pytestmark = [pytest.mark.postgres]
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -151,3 +152,25 @@ async def test_a_late_event_bridges_two_sessions_and_moves_the_counts(pool: asyn
         totals = await conn.fetchrow("SELECT sum(sessions), sum(micros) FROM session_days")
     assert sessions == [(base, base + timedelta(minutes=75), 5)]
     assert tuple(totals) == (1, 75 * 60 * 1_000_000)
+
+
+@pytest.mark.nats
+async def test_events_stored_before_the_rollups_existed_are_counted_once_at_start(
+    ingest: Ingest, pool: asyncpg.Pool[Any]
+) -> None:
+    # An upgraded database: events in product_events, no rollup ever written.
+    rows = [to_row(product_event(NOW - timedelta(days=n), user=f"u{n % 3}")) for n in range(6)]
+    async with pool.acquire() as conn:
+        for at in {r[1].date() for r in rows}:
+            await conn.execute("SELECT product_events_create_partition($1)", at)
+        await conn.copy_records_to_table("product_events", records=rows, columns=COLUMNS)
+    await ingest.start()
+    assert sum((await ingest.activity()).values()) == 6
+    later = to_row(product_event(NOW, user="u0"))
+    await ingest.publish(product_event(NOW, user="u0"))
+    await eventually(lambda: ingest.has_stored(7))
+    await ingest.stop_all()
+    await ingest.start()  # a restart does not count them again
+    assert sum((await ingest.activity()).values()) == 7 and later[4] in {
+        k for _, k in await ingest.activity()
+    }

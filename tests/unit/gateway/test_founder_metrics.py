@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from seqpulse.gateway.api_stats import BOUNDS_MS, ApiStats, quantile, status_class
+from seqpulse.gateway import founder_metrics as fm
 from seqpulse.gateway.founder_metrics import CountryCount, cohort_matrix, fold_countries
 
 
@@ -58,3 +59,24 @@ def test_requests_are_counted_per_minute_route_and_status_class() -> None:
     assert (minute, "POST /events", "5xx") in cells
     assert stats.take() == {}
     assert [status_class(s) for s in (101, 200, 302, 404, 503)] == ["2xx", "2xx", "3xx", "4xx", "5xx"]
+
+
+def test_rolling_counts_sum_each_windows_changes_up_to_each_day() -> None:
+    d = date(2026, 3, 1)
+    at = lambda n: d + timedelta(days=n)  # noqa: E731
+    # Window 7: +1 on day 0, another +1 on day 2, -1 on day 7 (the first user's window ended), -1 on 9.
+    changes = [(7, at(7), -1), (7, at(0), 1), (7, at(2), 1), (7, at(9), -1), (30, at(1), 1)]
+    counts = fm.rolling_counts(changes, [at(-1), at(0), at(3), at(7), at(8), at(12)])
+    assert counts[7] == {at(-1): 0, at(0): 1, at(3): 2, at(7): 1, at(8): 1, at(12): 0}
+    assert counts[30][at(0)] == 0 and counts[30][at(12)] == 1
+
+
+def test_churn_comes_from_the_users_of_either_period() -> None:
+    # 10 active before, 8 now, 13 in either: 5 of the previous ones left, 3 are new or back.
+    assert fm.churn(previous=10, current=8, either=13) == fm.ChurnCounts(10, 8, 5, 3)
+
+
+def test_users_seen_in_no_country_are_the_active_ones_not_seen_anywhere() -> None:
+    rows = [("FR", 6), ("*", 9), ("DE", 4)]
+    assert fm.located(rows, active=12) == [("FR", 6), ("DE", 4), (None, 3)]
+    assert fm.located([("SE", 5), ("*", 5)], active=5) == [("SE", 5)]
