@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from seqpulse.gateway.api_stats import BOUNDS_MS, ApiStats, quantile, status_class
 from seqpulse.gateway import founder_metrics as fm
+from seqpulse.gateway.api_stats import BOUNDS_MS, ApiStats, quantile, status_class
 from seqpulse.gateway.founder_metrics import CountryCount, cohort_matrix, fold_countries
 
 
