@@ -26,7 +26,8 @@ from seqpulse.ingest.repository import IngestRepository
 
 TARGET_S = 0.300
 DAYS = 90
-# The everyday events; `user_signup` (once per user) and `project_created` (a third of users) are added after.
+# The everyday events; `user_signup` (once per user, a quarter of them in the last 8 weeks) and
+# `project_created` (a third of users) are added after.
 NAMES = (
     "user_login",
     "deployment_triggered",
@@ -91,11 +92,19 @@ async def seed(conn: asyncpg.Connection[Any], events: int, users: int, as_of: da
         """
         INSERT INTO product_events (event_id, occurred_at, received_at, event_name, user_key, project_id,
                                     plan, country, source, properties)
-        SELECT gen_random_uuid(), first_at, first_at, name, user_key, NULL, 'free', NULL, 'internal', '{}'
-        FROM (SELECT user_key, min(occurred_at) AS first_at FROM product_events GROUP BY user_key) u,
+        SELECT gen_random_uuid(), at, at, name, user_key, NULL, 'free', NULL, 'internal', '{}'
+        FROM (
+            -- A quarter of the users signed up in the last 8 weeks: the cohorts' worst case, every one
+            -- of them active most days since.
+            SELECT user_key, CASE WHEN hashtext(user_key) % 4 = 0
+                                  THEN $1::timestamptz - random() * interval '56 days'
+                                  ELSE min(occurred_at) END AS at
+            FROM product_events GROUP BY user_key
+        ) u,
              LATERAL (VALUES ('user_signup'), ('project_created')) AS n(name)
         WHERE name = 'user_signup' OR hashtext(user_key) % 3 = 0
-        """
+        """,
+        end,
     )
     for definition in definitions:
         await conn.execute(definition)
