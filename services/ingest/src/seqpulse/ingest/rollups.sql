@@ -29,8 +29,10 @@ INSERT INTO ingest_new SELECT * FROM inserted
 
 -- name: lock_rollups
 -- 0x5E90006: held to the end of the transaction. Taken after the events are in, so batches insert
--- their events side by side and only the (short) rollup stage is one at a time.
-SELECT pg_advisory_xact_lock(99155974)
+-- their events side by side and only the (short) rollup stage is one at a time. JIT off for the rest of
+-- the transaction: the planner cannot know how small a batch's temporary tables are, and compiling the
+-- statements it then thinks are costly takes ten times longer than running them.
+SELECT pg_advisory_xact_lock(99155974), set_config('jit', 'off', true)
 
 -- name: add_facts
 -- Daily activity, the scoped active days, first steps, per-project counts and the watermark. The
