@@ -1,84 +1,248 @@
-"""Ingest throughput: product events per second from JetStream through the ingest service into Postgres,
-against raw asyncpg `copy_records_to_table` of the same rows into the same table, in the same run.
+"""Ingest throughput: product events per second from HTTP batches through NATS and the ingest service into
+Postgres (with every Founder View rollup), against raw asyncpg `copy_records_to_table` of the same rows into
+the same table, in the same run.
 
-The events are published to JetStream first (timed apart), then one in-process `IngestService` drains
-them: pull batches, decode and validate each `ProductEvent`, COPY into its staging table, insert the new
-rows into `product_events` and upsert `user_daily_activity`, commit, ack. The baseline COPYs the very same
-rows straight into `product_events` with one transaction per batch of the same size (durability per
-batch, as ingest needs before it acks), and does nothing else.
+Three paths, one after the other on one stack (NATS and a durable Postgres), the tables emptied in between:
 
-`python -m bench.ingest_throughput [--events 50000] [--batch 1000] [--users 2000]`
+1. Baseline: the rows COPY'd straight into `product_events`, one transaction per `--batch` rows
+   (durability per batch, as ingest needs before it acks), and nothing else.
+2. End to end, the headline figure: a `seqpulse-gateway` and a `seqpulse-ingest` process
+   (`SEQPULSE_INGEST_BATCH_SIZE` = `--batch`) as in production. The client POSTs the events to
+   `/events` in batches of at most 1000 with the projects' API keys, 4 requests in flight, and the clock
+   runs from the first POST until the ingest process's `/metrics` (polled every 50 ms, which costs the
+   database nothing) has handled them all. Every POST must answer 202 with all its events accepted.
+3. Capacity (informative): the same events under new ids already on JetStream, drained by an in-process
+   `IngestService` (the same code the process runs) from its start until all are stored.
+
+The events: `--users` users, each with one country (about 10% none) and one or two of `--projects`
+projects, over the last 36 hours, the nine known event names with their documented properties, about 2%
+without a user. An API key sends its own project's events only, and the gateway takes the country from the
+request's address, so the client sends each (project, country) group in its own requests, with
+`X-Forwarded-For` an address of that country in MaxMind's test database (the gateway trusts 127.0.0.1 as
+a proxy; a private address for "none"): batches are therefore often below 1000 (the mean is printed).
+The baseline rows are the rows the gateway publishes (same ids, users, projects, plans, countries,
+properties, times; only `received_at` differs), in the order they are posted. The set-up's own events
+(`project_created`) are stored before the clock starts and left out of the checks.
+
+`python -m bench.ingest_throughput [--events 50000] [--batch 1000] [--users 2000] [--projects 5]`
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
 import random
 import time
 import uuid
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import aiohttp
+import nats
+import orjson
 from prometheus_client import REGISTRY
+from prometheus_client.parser import text_string_to_metric_families
 
+from bench.procs import REPO, console_script, spawn, stop, wait_ready
 from bench.report import emit, fmt, print_table, ratio
 from bench.stack import Stack, log_services_to, running_stack
 from seqpulse.common.bus import Bus
 from seqpulse.common.db.pool import Pool, create_pool
+from seqpulse.common.devstack import free_port
 from seqpulse.common.messages import ProductEvent
 from seqpulse.common.messages.product import KNOWN_EVENTS, pseudonymise
+from seqpulse.gateway.admin import create_token, create_user
+from seqpulse.gateway.geoip import CountryLookup
+from seqpulse.gateway.schemas.events import MAX_BATCH
 from seqpulse.ingest.app import IngestService
 from seqpulse.ingest.config import IngestSettings
 from seqpulse.ingest.events import COLUMNS, to_row
 
 TARGET_RATIO = 0.5
 PUBLISH_CONCURRENCY = 256
+POST_CONCURRENCY = 4
+POLL_SECONDS = 0.05
+ANALYTICS_KEY = "bench-analytics-key-0123456789abcdef"  # the gateway's, so the baseline has its user keys
+GEOIP_DB = REPO / "data" / "geoip" / "GeoLite2-Country-Test.mmdb"
+# Users per country (None: the gateway cannot place the address), and an address the test database
+# places there; checked against the database before the run.
+COUNTRIES: dict[str | None, tuple[int, str]] = {
+    "US": (28, "216.160.83.56"),
+    "GB": (12, "81.2.69.142"),
+    "DE": (10, "2a02:d180::1"),
+    "FR": (10, "2a02:cfc0::1"),
+    "JP": (8, "2001:218::1"),
+    "SE": (6, "89.160.20.112"),
+    "KR": (5, "2001:220::1"),
+    "IT": (5, "2a02:d1c0::1"),
+    "CN": (3, "111.235.160.1"),
+    "PH": (3, "202.196.224.1"),
+    None: (10, "10.0.0.1"),
+}
+# How often each known event occurs: pages and deployments dominate, sign-ups and new projects are rare.
+EVENT_WEIGHTS = {"user_signup": 2, "project_created": 2, "settings_updated": 4, "user_login": 16}
+ANONYMOUS_SHARE = 0.02
+ROLLUPS = (
+    "user_daily_activity, activity_days, active_user_changes, user_milestones, activity_sessions,"
+    " session_days, project_days, ingest_watermark"
+)
 # Every partition of product_events with its indexes and TOAST (the ClickHouse ADR's size threshold).
 SIZE_SQL = """
 SELECT coalesce(sum(pg_total_relation_size(i.inhrelid)), 0)
 FROM pg_inherits i WHERE i.inhparent = 'product_events'::regclass
 """
-COUNTRIES = ("FR", "DE", "US", "GB", "ES", "IT", "NL", "BE", "CA", "BR", None)
 
 
-def make_events(n: int, users: int, seed: int = 7) -> list[ProductEvent]:
-    """`n` events of `users` users over 50 projects in the last 36 hours (two or three daily partitions)."""
+@dataclass(frozen=True, slots=True)
+class Project:
+    id: uuid.UUID
+    plan: str
+    api_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    """One `POST /events`: whose key, which client address, the body built before the clock starts."""
+
+    api_key: str
+    address: str
+    body: bytes
+    events: int
+
+
+@dataclass
+class Posted:
+    answers: Counter[str] = field(default_factory=Counter)
+    accepted: int = 0
+    rejected: int = 0
+    seconds: float = 0.0  # from the first POST until the last answer
+
+
+@dataclass(frozen=True, slots=True)
+class Handled:
+    """The ingest process's `seqpulse_ingest_events_total` by outcome, and its batch count."""
+
+    stored: float = 0.0
+    duplicate: float = 0.0
+    rejected: float = 0.0
+    dropped: float = 0.0
+    batches: float = 0.0
+
+    @property
+    def total(self) -> float:
+        return self.stored + self.duplicate + self.rejected + self.dropped
+
+
+# --- the events ----------------------------------------------------------------------------------------
+
+
+def properties(name: str, plan: str, rng: random.Random) -> dict[str, Any]:
+    """The documented properties of each known event (docs/events.md)."""
+    deployment = {"deployment_id": str(uuid.UUID(int=rng.getrandbits(128), version=4))}
+    verdict = rng.choice(("ok", "ok", "ok", "warning", "rollback_recommended", "not_enough_data"))
+    env = rng.choice(("prod", "prod", "staging"))
+    match name:
+        case "user_signup" | "user_login":
+            return {"method": "password"}
+        case "project_created":
+            return {"plan": plan, "envs": rng.randint(1, 3)}
+        case "deployment_triggered":
+            return {"env": env, **deployment}
+        case "deployment_finished":
+            return {"env": env, **deployment, "pipeline_result": rng.choice(("success", "success", "failed"))}
+        case "analysis_completed":
+            return {**deployment, "verdict": verdict, "duration_ms": rng.randint(50, 2000)}
+        case "verdict_viewed":
+            return {**deployment, "verdict": verdict}
+        case "sdh_viewed":
+            return {"severity": rng.choice(("critical", "warning")), "hints": rng.randint(0, 9)}
+        case _:
+            return {"area": rng.choice(("project", "policy", "endpoint", "token"))}
+
+
+def make_posts(
+    n: int, users: int, projects: list[Project], seed: int = 7
+) -> tuple[list[Post], list[ProductEvent]]:
+    """The requests to send, and the events the gateway will publish for them, in the order posted."""
     rng = random.Random(seed)
     now = datetime.now(UTC)
-    keys = [pseudonymise(f"user-{u}", b"bench-analytics-key") for u in range(users)]
-    projects = [uuid.UUID(int=rng.getrandbits(128)) for _ in range(50)]
-    names = sorted(KNOWN_EVENTS)
-    events = []
-    for _ in range(n):
-        at = now - timedelta(seconds=rng.uniform(0, 36 * 3600))
-        events.append(
-            ProductEvent(
-                message_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-                event_name=rng.choice(names),
-                occurred_at=at,
-                received_at=at,
-                user_key=rng.choice(keys),
-                project_id=rng.choice(projects),
-                plan=rng.choice(("free", "pro", "enterprise")),
-                country=rng.choice(COUNTRIES),
-                properties={
-                    "env": "prod",
-                    "deployment_id": str(rng.choice(projects)),
-                    "hints": rng.randint(0, 9),
-                },
-                source="http",
-            )
+    key = ANALYTICS_KEY.encode()
+    project_weights = [1 / (i + 1) for i in range(len(projects))]  # a few big projects, a tail of small
+    country_codes = list(COUNTRIES)
+    country_weights = [weight for weight, _ in COUNTRIES.values()]
+    people: list[tuple[str | None, str | None, list[Project]]] = []  # id, country, their projects
+    for u in range(users):
+        mine = rng.choices(projects, project_weights, k=2 if rng.random() < 0.3 else 1)
+        people.append(
+            (f"user-{u}", rng.choices(country_codes, country_weights)[0], list(dict.fromkeys(mine)))
         )
-    return events
+    activity = [rng.lognormvariate(0, 1.2) for _ in range(users)]  # some users far busier than others
+    names = sorted(KNOWN_EVENTS)
+    name_weights = [EVENT_WEIGHTS.get(name, 12) for name in names]
+    groups: dict[tuple[uuid.UUID, str | None], list[tuple[ProductEvent, str | None]]] = defaultdict(list)
+    for who in rng.choices(range(users), activity, k=n):
+        user_id, country, theirs = people[who]
+        project = rng.choice(theirs)
+        if rng.random() < ANONYMOUS_SHARE:
+            user_id, country = None, rng.choices(country_codes, country_weights)[0]
+        name = rng.choices(names, name_weights)[0]
+        event = ProductEvent(
+            message_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            event_name=name,
+            occurred_at=now - timedelta(seconds=rng.uniform(0, 36 * 3600)),
+            received_at=now,
+            user_key=pseudonymise(user_id, key) if user_id is not None else None,
+            project_id=project.id,
+            plan=project.plan,  # the body names none: the gateway gives the project's
+            country=country,
+            properties=properties(name, project.plan, rng),
+            source="http",
+        )
+        groups[(project.id, country)].append((event, user_id))
+    keys = {p.id: p.api_key for p in projects}
+    chunks = [
+        (project_id, country, group[start : start + MAX_BATCH])
+        for (project_id, country), group in groups.items()
+        for start in range(0, len(group), MAX_BATCH)
+    ]
+    rng.shuffle(chunks)  # the requests in flight mix projects and countries
+    posts = [
+        Post(
+            keys[project_id],
+            COUNTRIES[country][1],
+            orjson.dumps({"events": [_item(*s) for s in chunk]}),
+            len(chunk),
+        )
+        for project_id, country, chunk in chunks
+    ]
+    return posts, [event for _, _, chunk in chunks for event, _ in chunk]
 
 
-async def publish_all(bus: Bus, events: list[ProductEvent]) -> float:
-    """Publish every event (awaiting each PubAck, `PUBLISH_CONCURRENCY` at a time); returns seconds."""
-    started = time.perf_counter()
-    for start in range(0, len(events), PUBLISH_CONCURRENCY):
-        await asyncio.gather(*(bus.publish(e) for e in events[start : start + PUBLISH_CONCURRENCY]))
-    return time.perf_counter() - started
+def _item(event: ProductEvent, user_id: str | None) -> dict[str, Any]:
+    item = {
+        "event_id": event.message_id,
+        "event_name": event.event_name,
+        "project_id": str(event.project_id),
+        "timestamp": event.occurred_at.isoformat(),
+        "properties": event.properties,
+    }
+    return item if user_id is None else {**item, "user_id": user_id}
+
+
+def check_addresses() -> None:
+    lookup = CountryLookup.open(GEOIP_DB)
+    try:
+        for country, (_, address) in COUNTRIES.items():
+            if (found := lookup.country(ipaddress.ip_address(address))) != country:
+                raise RuntimeError(f"{address} is in {found} for {GEOIP_DB.name}, not {country}")
+    finally:
+        lookup.close()
+
+
+# --- the three paths -----------------------------------------------------------------------------------
 
 
 async def baseline(pool: Pool, events: list[ProductEvent], batch: int) -> float:
@@ -94,12 +258,87 @@ async def baseline(pool: Pool, events: list[ProductEvent], batch: int) -> float:
     return time.perf_counter() - started
 
 
+async def post_all(base: str, posts: list[Post], started: float) -> Posted:
+    """Send every request, `POST_CONCURRENCY` in flight; `seconds` counts from `started`."""
+    posted = Posted()
+    pending = iter(posts)
+
+    async def worker(http: aiohttp.ClientSession) -> None:
+        for post in pending:  # the shared iterator hands each request to exactly one worker
+            headers = {
+                "X-API-Key": post.api_key,
+                "X-Forwarded-For": post.address,
+                "Content-Type": "application/json",
+            }
+            try:
+                async with http.post(f"{base}/events", data=post.body, headers=headers) as response:
+                    body = await response.read()
+                    posted.answers[str(response.status)] += 1
+                    if response.status == 202:
+                        answer = orjson.loads(body)
+                        posted.accepted += int(answer["accepted"])
+                        posted.rejected += len(answer["rejected"])
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                posted.answers[f"error: {type(exc).__name__}"] += 1
+
+    connector = aiohttp.TCPConnector(limit=POST_CONCURRENCY)
+    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as http:
+        await asyncio.gather(*(worker(http) for _ in range(POST_CONCURRENCY)))
+    posted.seconds = time.perf_counter() - started
+    return posted
+
+
+async def handled(http: aiohttp.ClientSession, metrics_url: str) -> Handled:
+    """The ingest process's counters, from its Prometheus text."""
+    async with http.get(metrics_url) as response:
+        text = await response.text()
+    values: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "seqpulse_ingest_events_total":
+                values[sample.labels["outcome"]] = sample.value
+            elif sample.name == "seqpulse_ingest_batch_size_events_count":
+                values["batches"] = sample.value
+    return Handled(
+        *(values.get(name, 0.0) for name in ("stored", "duplicate", "rejected", "dropped", "batches"))
+    )
+
+
+async def wait_handled(
+    metrics_url: str, at_least: float, deadline: float, posting: asyncio.Task[Posted] | None = None
+) -> Handled:
+    """Poll until the process has handled `at_least` events, the deadline passes, or a POST failed."""
+    async with aiohttp.ClientSession() as http:
+        while True:
+            now = await handled(http, metrics_url)
+            if now.total >= at_least or time.perf_counter() > deadline:
+                return now
+            if posting is not None and posting.done():
+                posted = posting.result()  # raises what the client raised
+                if set(posted.answers) != {"202"} or posted.rejected:
+                    return now  # some events will never come
+            await asyncio.sleep(POLL_SECONDS)
+
+
+async def end_to_end(
+    gateway: str, metrics_url: str, posts: list[Post], before: Handled, limit: float
+) -> tuple[float, Posted, Handled]:
+    """Seconds from the first POST until the process handled them all, the answers, the counters."""
+    n = sum(post.events for post in posts)
+    started = time.perf_counter()
+    posting = asyncio.create_task(post_all(gateway, posts, started))
+    after = await wait_handled(metrics_url, before.total + n, started + limit, posting)
+    elapsed = time.perf_counter() - started
+    posted = await posting
+    return elapsed, posted, after
+
+
 def stored_so_far() -> float:
     return REGISTRY.get_sample_value("seqpulse_ingest_events_total", {"outcome": "stored"}) or 0.0
 
 
-async def through_ingest(stack: Stack, dsn: str, n: int, batch: int, limit: float) -> tuple[float, int]:
-    """Start the service on the published backlog; seconds until all `n` are committed, batches written."""
+async def capacity(stack: Stack, dsn: str, n: int, batch: int, limit: float) -> tuple[float, int]:
+    """An in-process service on the published backlog: seconds until all `n` are committed, batches."""
     service = IngestService(
         IngestSettings(
             database_url=dsn, nats_url=stack.nats_url, bus_prefix=stack.prefix, ingest_batch_size=batch
@@ -120,98 +359,224 @@ async def through_ingest(stack: Stack, dsn: str, n: int, batch: int, limit: floa
     return elapsed, int(batches)
 
 
+async def publish_all(bus: Bus, events: list[ProductEvent]) -> float:
+    """Publish every event (awaiting each PubAck, `PUBLISH_CONCURRENCY` at a time); returns seconds."""
+    started = time.perf_counter()
+    for start in range(0, len(events), PUBLISH_CONCURRENCY):
+        await asyncio.gather(*(bus.publish(e) for e in events[start : start + PUBLISH_CONCURRENCY]))
+    return time.perf_counter() - started
+
+
+# --- set-up and checks ---------------------------------------------------------------------------------
+
+
+async def create_projects(base: str, pool: Pool, count: int) -> list[Project]:
+    await create_user(pool, email="bench@example.com", name="Bench", password=None)
+    token = (await create_token(pool, email="bench@example.com", name="bench", scopes=["write"])).token
+    projects = []
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as http:
+        for i in range(count):
+            plan = ("pro", "free", "enterprise")[i % 3]
+            body = {"name": f"bench-{i}", "plan": plan, "metrics_endpoint": "http://127.0.0.1:9/metrics"}
+            async with http.post(f"{base}/projects", json=body) as response:
+                created = await response.json()
+                if response.status != 201:
+                    raise RuntimeError(f"POST /projects answered {response.status}: {created}")
+            projects.append(Project(uuid.UUID(created["id"]), plan, str(created["api_key"])))
+    return projects
+
+
+async def set_up_events_published(stack: Stack, pool: Pool, timeout: float = 30.0) -> int:
+    """Waits until the gateway's outbox is empty; returns the messages on the EVENTS stream."""
+    deadline = time.perf_counter() + timeout
+    async with pool.acquire() as conn:
+        while await conn.fetchval("SELECT count(*) FROM gateway_outbox"):
+            if time.perf_counter() > deadline:
+                raise RuntimeError("the gateway's outbox was not relayed in time")
+            await asyncio.sleep(0.1)
+    nc = await nats.connect(stack.nats_url)
+    try:
+        info = await nc.jetstream().stream_info(f"{stack.prefix.upper()}_EVENTS")
+        return int(info.state.messages)
+    finally:
+        await nc.close()
+
+
+async def truncate(pool: Pool) -> None:
+    async with pool.acquire() as conn:
+        await conn.execute(f"TRUNCATE product_events, {ROLLUPS}")
+
+
+async def stored_and_counted(pool: Pool, user_keys: list[str]) -> tuple[int, int]:
+    """Events stored from HTTP, and the bench users' events counted in user_daily_activity."""
+    async with pool.acquire() as conn:
+        stored = await conn.fetchval("SELECT count(*) FROM product_events WHERE source = 'http'")
+        counted = await conn.fetchval(
+            "SELECT coalesce(sum(events), 0) FROM user_daily_activity WHERE user_key = ANY($1::text[])",
+            user_keys,
+        )
+    return int(stored), int(counted)
+
+
+# --- the run -------------------------------------------------------------------------------------------
+
+
 async def run(args: argparse.Namespace) -> dict[str, Any]:
+    check_addresses()
     async with running_stack() as stack:
-        log_services_to(stack.root / "services.log")
+        log_services_to(stack.root / "services.log")  # the in-process service of the capacity path
         await stack.apply_bus()
         dsn = await stack.database("ingest_bench")
-        events = make_events(args.events, args.users)
         pool = await create_pool(dsn, min_size=1, max_size=2)
-        bus = await Bus.connect(stack.nats_url, stack.prefix, name="bench")
         try:
-            copy_seconds = await baseline(pool, events, args.batch)
-            async with pool.acquire() as conn:
-                copied = int(await conn.fetchval("SELECT count(*) FROM product_events"))
-                await conn.execute("TRUNCATE product_events, user_daily_activity")
-            publish_seconds = await publish_all(bus, events)
-            ingest_seconds, batches = await through_ingest(stack, dsn, args.events, args.batch, args.limit)
-            async with pool.acquire() as conn:
-                stored = int(await conn.fetchval("SELECT count(*) FROM product_events"))
-                counted = int(await conn.fetchval("SELECT coalesce(sum(events), 0) FROM user_daily_activity"))
-                size = int(await conn.fetchval(SIZE_SQL))
+            return await _measure(args, stack, dsn, pool)
         finally:
-            await bus.close()
             await pool.close()
-    return _figures(
-        args, copy_seconds, copied, publish_seconds, ingest_seconds, stored, counted, batches, size
+
+
+async def _measure(args: argparse.Namespace, stack: Stack, dsn: str, pool: Pool) -> dict[str, Any]:
+    gw_port, health_port = free_port(), free_port()
+    common = {
+        "DATABASE_URL": dsn,
+        "NATS_URL": stack.nats_url,
+        "SEQPULSE_BUS_PREFIX": stack.prefix,
+        "SEQPULSE_ANALYTICS_KEY": ANALYTICS_KEY,
+    }
+    gateway_env = {
+        "SEQPULSE_GATEWAY_PORT": str(gw_port),
+        "SEQPULSE_GEOIP_DB": str(GEOIP_DB),
+        "SEQPULSE_TRUSTED_PROXIES": "127.0.0.1",
+    }
+    ingest_env = {"SEQPULSE_HEALTH_PORT": str(health_port), "SEQPULSE_INGEST_BATCH_SIZE": str(args.batch)}
+    gw, health = f"http://127.0.0.1:{gw_port}", f"http://127.0.0.1:{health_port}"
+    f: dict[str, Any] = {}
+    gateway = spawn(
+        [console_script("seqpulse-gateway")], env={**common, **gateway_env}, log=stack.root / "gateway.log"
     )
+    ingest = None
+    try:
+        await wait_ready(f"{gw}/readyz", gateway)
+        posts, events = make_posts(args.events, args.users, await create_projects(gw, pool, args.projects))
+        user_keys = sorted({e.user_key for e in events if e.user_key is not None})
+        f["requests"], f["with_user"] = len(posts), sum(e.user_key is not None for e in events)
+        f["copy_s"] = await baseline(pool, events, args.batch)
+        async with pool.acquire() as conn:
+            f["copied"] = int(await conn.fetchval("SELECT count(*) FROM product_events"))
+        await truncate(pool)
+
+        set_up = await set_up_events_published(stack, pool)
+        ingest = spawn(
+            [console_script("seqpulse-ingest")], env={**common, **ingest_env}, log=stack.root / "ingest.log"
+        )
+        await wait_ready(f"{health}/readyz", ingest)
+        before = await wait_handled(f"{health}/metrics", set_up, time.perf_counter() + 30)
+        if before.total < set_up:
+            raise RuntimeError(f"ingest handled {before.total:.0f} of the {set_up} set-up events")
+        f["e2e_s"], posted, after = await end_to_end(gw, f"{health}/metrics", posts, before, args.limit)
+        f["answers"], f["accepted"], f["http_s"] = dict(posted.answers), posted.accepted, posted.seconds
+        f["handled_stored"] = int(after.stored - before.stored)
+        f["handled_other"] = int(after.total - before.total) - f["handled_stored"]
+        f["batches"] = int(after.batches - before.batches)
+        f["stored"], f["counted"] = await stored_and_counted(pool, user_keys)
+        async with pool.acquire() as conn:
+            f["bytes_per_event"] = int(await conn.fetchval(SIZE_SQL)) / max(f["stored"], 1)
+    finally:
+        if ingest is not None:
+            stop(ingest)
+        stop(gateway)
+
+    await truncate(pool)
+    # New ids: JetStream would drop the same ones as duplicates within its window.
+    again = [e.model_copy(update={"message_id": str(uuid.uuid4())}) for e in events]
+    bus = await Bus.connect(stack.nats_url, stack.prefix, name="bench")
+    try:
+        f["publish_s"] = await publish_all(bus, again)
+    finally:
+        await bus.close()
+    f["capacity_s"], f["capacity_batches"] = await capacity(stack, dsn, len(again), args.batch, args.limit)
+    f["capacity_stored"], f["capacity_counted"] = await stored_and_counted(pool, user_keys)
+    return _figures(args, f)
 
 
-def _figures(
-    args: argparse.Namespace,
-    copy_seconds: float,
-    copied: int,
-    publish_seconds: float,
-    ingest_seconds: float,
-    stored: int,
-    counted: int,
-    batches: int,
-    size: int,
-) -> dict[str, Any]:
+def _figures(args: argparse.Namespace, f: dict[str, Any]) -> dict[str, Any]:
     n = args.events
-    ingest_rate = stored / ingest_seconds
-    copy_rate = copied / copy_seconds
-    r = ratio(ingest_rate, copy_rate)
-    print_table(
-        f"Ingest throughput, {n} product events of {args.users} users, batches of {args.batch}",
-        ["path", "events", "seconds", "events/s"],
-        [
-            [
-                "NATS -> ingest -> Postgres (+ activity)",
-                str(stored),
-                fmt(ingest_seconds),
-                fmt(ingest_rate, "", 0),
-            ],
-            ["raw copy_records_to_table (baseline)", str(copied), fmt(copy_seconds), fmt(copy_rate, "", 0)],
-            [
-                "publish to JetStream (setup, not compared)",
-                str(n),
-                fmt(publish_seconds),
-                fmt(n / publish_seconds, "", 0),
-            ],
-            ["ratio ingest / raw COPY", "", "", fmt(r, "", 3)],
-        ],
-    )
-    met = stored == n and counted == n and r >= TARGET_RATIO
+    copy_rate = f["copied"] / f["copy_s"]
+    e2e_rate = f["stored"] / f["e2e_s"]
+    capacity_rate = f["capacity_stored"] / f["capacity_s"]
+    r_e2e, r_capacity = ratio(e2e_rate, copy_rate), ratio(capacity_rate, copy_rate)
+    rows = [
+        _row("raw copy_records_to_table (baseline)", f["copied"], f["copy_s"]),
+        _row("HTTP -> gateway -> NATS -> ingest -> Postgres", f["stored"], f["e2e_s"]),
+        _row("  of which POST /events until the last 202", f["accepted"], f["http_s"]),
+        _row("JetStream backlog -> ingest -> Postgres (capacity)", f["capacity_stored"], f["capacity_s"]),
+        _row("  publish to JetStream (set-up, not compared)", n, f["publish_s"]),
+        ["ratio end to end / raw COPY", "", "", fmt(r_e2e, "", 3)],
+        ["ratio capacity / raw COPY", "", "", fmt(r_capacity, "", 3)],
+    ]
+    title = f"Ingest throughput, {n} product events of {args.users} users in {args.projects} projects"
+    print_table(f"{title}, ingest batches of {args.batch}", ["path", "events", "seconds", "events/s"], rows)
+    checks = {
+        "every POST answered 202, all accepted": set(f["answers"]) == {"202"} and f["accepted"] == n,
+        "end to end: stored once each": f["stored"] == n == f["handled_stored"] and not f["handled_other"],
+        "end to end: counted once in user_daily_activity": f["counted"] == f["with_user"],
+        "capacity: stored and counted once each": f["capacity_stored"] == n
+        and f["capacity_counted"] == f["with_user"],
+    }
+    met = r_e2e >= TARGET_RATIO and all(checks.values())
     verdict = "met" if met else "MISSED"
-    print(f"\n  target: ratio >= {TARGET_RATIO}, every event stored and counted once -> {verdict}")
-    print(f"  stored {stored}/{n}, counted in user_daily_activity {counted}/{n}, batches {batches}")
-    print(f"  on disk: {size / max(stored, 1):.0f} bytes per event (table, TOAST and indexes)")
+    print(f"\n  target: end to end >= {TARGET_RATIO} x raw COPY, every check passes -> {verdict}")
+    for name, ok in checks.items():
+        print(f"  [{'ok' if ok else 'FAILED'}] {name}")
+    print(
+        f"  {f['requests']} requests ({n / f['requests']:.0f} events each on average,"
+        f" {POST_CONCURRENCY} in flight),"
+        f" answers {f['answers']}; ingest stored {f['stored']}/{n} in {f['batches']} batches,"
+        f" counted {f['counted']}/{f['with_user']} events with a user"
+    )
+    print(f"  on disk: {f['bytes_per_event']:.0f} bytes per event (table, TOAST and indexes)")
     return {
         "events": n,
         "batch": args.batch,
         "users": args.users,
-        "ingest_events_per_s": ingest_rate,
+        "projects": args.projects,
+        "requests": f["requests"],
+        "post_concurrency": POST_CONCURRENCY,
         "copy_events_per_s": copy_rate,
-        "ratio_ingest_over_copy": r,
-        "ingest_s": ingest_seconds,
-        "copy_s": copy_seconds,
-        "publish_events_per_s": n / publish_seconds,
-        "stored": stored,
-        "counted": counted,
-        "batches": batches,
-        "bytes_per_event": size / max(stored, 1),
+        "copy_s": f["copy_s"],
+        "e2e_events_per_s": e2e_rate,
+        "e2e_s": f["e2e_s"],
+        "ratio_e2e_over_copy": r_e2e,
+        "http_events_per_s": f["accepted"] / f["http_s"],
+        "capacity_events_per_s": capacity_rate,
+        "capacity_s": f["capacity_s"],
+        "ratio_capacity_over_copy": r_capacity,
+        "publish_events_per_s": n / f["publish_s"],
+        "answers": f["answers"],
+        "stored": f["stored"],
+        "counted": f["counted"],
+        "with_user": f["with_user"],
+        "batches": f["batches"],
+        "capacity_stored": f["capacity_stored"],
+        "capacity_counted": f["capacity_counted"],
+        "capacity_batches": f["capacity_batches"],
+        "bytes_per_event": f["bytes_per_event"],
+        "checks_passed": all(checks.values()),
         "target_ratio": TARGET_RATIO,
         "target_met": met,
     }
 
 
+def _row(label: str, events: int, seconds: float) -> list[str]:
+    return [label, str(events), fmt(seconds), fmt(events / seconds, "", 0)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.ingest_throughput", description=__doc__)
-    parser.add_argument("--events", type=int, default=50_000, help="events published and stored")
+    parser.add_argument("--events", type=int, default=50_000, help="events sent and stored")
     parser.add_argument("--batch", type=int, default=1000, help="SEQPULSE_INGEST_BATCH_SIZE and COPY size")
-    parser.add_argument("--users", type=int, default=2000, help="distinct user keys")
-    parser.add_argument("--limit", type=float, default=60.0, help="seconds allowed for ingest to drain")
+    parser.add_argument("--users", type=int, default=2000, help="distinct users")
+    parser.add_argument("--projects", type=int, default=5, help="projects (one API key each)")
+    parser.add_argument("--limit", type=float, default=60.0, help="seconds allowed for each path to finish")
     args = parser.parse_args()
     emit("ingest_throughput", asyncio.run(run(args)))
 

@@ -6,6 +6,7 @@ which peer it stands for (`X-Test-Peer`), the way a connection from that address
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import nats.errors
+import nats.js.errors
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer, make_mocked_request
@@ -25,7 +27,8 @@ from seqpulse.gateway.app import RESOURCES, create_app
 from seqpulse.gateway.config import GatewaySettings
 from seqpulse.gateway.product_events import emit_view
 from seqpulse.gateway.records import ProjectRow
-from seqpulse.gateway.routes.events import PUBLISH_CONCURRENCY, ApiKeyCache
+from seqpulse.gateway.routes import events as events_route
+from seqpulse.gateway.routes.events import ApiKeyCache
 from tests.integration.gateway.gateway_harness import FakeApp, Harness, bearer, eventually
 
 pytestmark = [pytest.mark.postgres, pytest.mark.nats]
@@ -227,7 +230,6 @@ async def test_more_than_1000_events_are_refused_whole_with_413(gw: Harness) -> 
 async def test_a_batch_of_1000_events_is_published_whole(gw: Harness) -> None:
     project = await api_key_project(gw)
     batch = [event() for _ in range(1000)]
-    assert len(batch) > PUBLISH_CONCURRENCY  # several rounds of concurrent publishes
     status, body = await post_events(gw, {"events": batch}, {"X-API-Key": project["api_key"]})
     assert (status, body) == (202, {"accepted": 1000, "rejected": []})
     assert len(await http_events(gw)) == 1000
@@ -342,11 +344,21 @@ async def test_nats_unavailable_is_503_and_a_retry_later_publishes(
     headers = {"X-API-Key": project["api_key"]}
     bus = gw.app[RESOURCES].bus
 
-    async def no_ack(*_args: Any, **_kwargs: Any) -> None:
-        raise nats.errors.TimeoutError
+    async def never_acked(*_args: Any, **_kwargs: Any) -> asyncio.Future[None]:
+        return asyncio.get_running_loop().create_future()  # JetStream down: the ack never comes
 
-    monkeypatch.setattr(bus.js, "publish", no_ack)
+    monkeypatch.setattr(bus.js, "publish_async", never_acked)
+    monkeypatch.setattr(events_route, "PUBLISH_ACK_TIMEOUT", 0.2)
     batch = [event(), event()]
+    status, body = await post_events(gw, {"events": batch}, headers)
+    assert status == 503 and body["code"] == "unavailable"
+
+    async def refused(*_args: Any, **_kwargs: Any) -> asyncio.Future[None]:
+        failed = asyncio.get_running_loop().create_future()
+        failed.set_exception(nats.js.errors.ServiceUnavailableError())
+        return failed
+
+    monkeypatch.setattr(bus.js, "publish_async", refused)
     status, body = await post_events(gw, {"events": batch}, headers)
     assert status == 503 and body["code"] == "unavailable"
     monkeypatch.undo()

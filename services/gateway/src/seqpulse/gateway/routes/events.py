@@ -8,13 +8,13 @@ or logged. The user id is pseudonymised before the event leaves the gateway.
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 import nats.errors
+import nats.js.errors
 from aiohttp import web
 
 from seqpulse.common.bus.client import Bus
@@ -37,7 +37,8 @@ from seqpulse.gateway.schemas.events import (
 
 log = get_logger(__name__)
 # Publishes in flight per request: enough to hide the ack round trip, few enough to share the connection.
-PUBLISH_CONCURRENCY = 64
+# Seconds to wait for JetStream's acks of a request's events before answering 503 (a retry is safe).
+PUBLISH_ACK_TIMEOUT = 10.0
 # An application sends events with the same key many times a second: its project is remembered this long,
 # which is also how long a rotated key may still send events (nothing else) on each replica.
 API_KEY_CACHE_SECONDS = 5.0
@@ -70,22 +71,13 @@ class ApiKeyCache:
 
 
 async def publish_all(bus: Bus, events: Sequence[ProductEvent]) -> None:
-    """Publish every event and wait for JetStream's acks, a bounded number at a time; 503 if NATS fails."""
+    """Publish every event and wait for JetStream's acks; 503 if NATS fails or does not ack in time."""
     if not bus.nc.is_connected:
         raise _unavailable("not connected")
-    pending = iter(events)
-
-    async def worker() -> None:
-        for event in pending:  # the shared iterator hands each event to exactly one worker
-            await bus.publish(event)
-
-    workers = min(PUBLISH_CONCURRENCY, len(events))
-    outcomes = await asyncio.gather(*(worker() for _ in range(workers)), return_exceptions=True)
-    for outcome in outcomes:
-        if isinstance(outcome, nats.errors.Error | TimeoutError):
-            raise _unavailable(f"{type(outcome).__name__}: {outcome}") from outcome
-        if isinstance(outcome, BaseException):
-            raise outcome
+    try:
+        await bus.publish_many(events, timeout=PUBLISH_ACK_TIMEOUT)
+    except (nats.errors.Error, nats.js.errors.Error, TimeoutError) as exc:
+        raise _unavailable(f"{type(exc).__name__}: {exc}") from exc
 
 
 def _unavailable(reason: str) -> Problem:
