@@ -186,7 +186,7 @@ async def trigger(
                 await enqueue(conn, OUTBOX, message, res.settings.bus_prefix)
                 await emit(
                     conn,
-                    res,
+                    res.settings,
                     "deployment_triggered",
                     user_id=project.owner_id,  # a CI key acts for the project, hence its owner
                     project_id=project.id,
@@ -249,7 +249,7 @@ async def finish(
             await enqueue(conn, OUTBOX, message, res.settings.bus_prefix)
             await emit(
                 conn,
-                res,
+                res.settings,
                 "deployment_finished",
                 user_id=project.owner_id,
                 project_id=project.id,

@@ -58,31 +58,6 @@ def product_event(
 
 async def emit(
     conn: Conn,
-    res: Resources,
-    name: str,
-    *,
-    user_id: uuid.UUID | str | None,
-    project_id: uuid.UUID | None = None,
-    plan: Plan | None = None,
-    country: str | None = None,
-    properties: Mapping[str, Any] | None = None,
-) -> None:
-    """Store the event in `conn`'s transaction; the caller wakes the relay (`res.wake_relay()`) after
-    the commit."""
-    await emit_with(
-        conn,
-        res.settings,
-        name,
-        user_id=user_id,
-        project_id=project_id,
-        plan=plan,
-        country=country,
-        properties=properties,
-    )
-
-
-async def emit_with(
-    conn: Conn,
     settings: CommonSettings,
     name: str,
     *,
@@ -92,8 +67,9 @@ async def emit_with(
     country: str | None = None,
     properties: Mapping[str, Any] | None = None,
 ) -> None:
-    """`emit` without the gateway's resources (the admin CLI): `settings` give the pseudonym key and the
-    bus prefix. A running gateway's relay publishes the row within its poll interval."""
+    """Store the event in `conn`'s transaction (`settings` give the pseudonym key and the bus prefix); the
+    gateway wakes its relay after the commit (`res.wake_relay()`), else the relay publishes the row within
+    its poll interval (the admin CLI)."""
     event = product_event(
         name,
         key=settings.pseudonym_key,
@@ -115,9 +91,7 @@ async def user_signed_up(
     country: str | None,
 ) -> None:
     """`user_signup` for a new account, in `conn`'s transaction: the sign-up route and the admin CLI."""
-    await emit_with(
-        conn, settings, "user_signup", user_id=user_id, country=country, properties={"method": method}
-    )
+    await emit(conn, settings, "user_signup", user_id=user_id, country=country, properties={"method": method})
 
 
 async def settings_updated(
@@ -135,7 +109,7 @@ async def settings_updated(
     user behind `request`, in `conn`'s transaction (the caller wakes the relay after the commit)."""
     await emit(
         conn,
-        res,
+        res.settings,
         "settings_updated",
         user_id=user_id,
         project_id=project_id,

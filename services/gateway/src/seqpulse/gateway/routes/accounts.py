@@ -108,7 +108,7 @@ def operations(res: Resources) -> list[Operation]:
                 response = await signed_in(conn, user["id"], 200)
                 await emit(
                     conn,
-                    res,
+                    res.settings,
                     "user_login",
                     user_id=user["id"],
                     country=res.country(request),

@@ -89,7 +89,7 @@ def operations(res: Resources) -> list[Operation]:
                 )
                 await emit(
                     conn,
-                    res,
+                    res.settings,
                     "project_created",
                     user_id=who.user_id,
                     project_id=project_id,
