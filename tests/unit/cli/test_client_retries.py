@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import time
 from collections.abc import AsyncIterator, Callable
@@ -126,7 +127,8 @@ async def test_5xx_until_the_deadline_is_unreachable(gateway: tuple[Script, str]
     script.answers = [lambda: problem(503, "NATS unavailable")]
     async with aiohttp.ClientSession() as http:
         with pytest.raises(Unreachable, match="HTTP 503: NATS unavailable"):
-            await Client(http, base, token="spt_t").deployment("d1", soon(0.6))
+            # Long enough that even a loaded machine answers the first attempt before the deadline.
+            await Client(http, base, token="spt_t").deployment("d1", soon(2.0))
     assert len(script.seen) >= 2
 
 
@@ -148,6 +150,30 @@ async def test_no_time_left_is_deadline_passed_without_a_request(gateway: tuple[
         with pytest.raises(DeadlinePassed):
             await Client(http, base, token="spt_t").deployment("d1", time.monotonic() - 1)
     assert script.seen == []
+
+
+async def test_an_answer_still_pending_at_the_deadline_is_deadline_passed() -> None:
+    """A read cut short by the caller's deadline is time running out (`--timeout`), not an unreachable
+    gateway: `seqpulse wait` reports it as timed out when it had read the deployment before."""
+
+    async def slow(request: web.Request) -> web.Response:
+        await asyncio.sleep(5)
+        return web.json_response({})
+
+    app = web.Application()
+    app.router.add_get("/deployments/{id}", slow)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    started = time.monotonic()
+    try:
+        async with aiohttp.ClientSession() as http:
+            with pytest.raises(DeadlinePassed, match="no answer before the deadline"):
+                await Client(http, str(server.make_url("")).rstrip("/"), token="spt_t").deployment(
+                    "d1", soon(0.3)
+                )
+    finally:
+        await server.close()
+    assert time.monotonic() - started < 1.5
 
 
 async def test_finish_not_found_is_a_configuration_error_and_ignored_is_not(

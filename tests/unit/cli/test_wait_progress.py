@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 from collections.abc import AsyncIterator
 from typing import Any
@@ -42,9 +43,12 @@ class Views:
     def __init__(self) -> None:
         self.bodies: list[dict[str, Any]] = []
         self.reads = 0
+        self.hang_after: int | None = None  # reads answered before the gateway stops answering
 
     async def handle(self, request: web.Request) -> web.Response:
         self.reads += 1
+        if self.hang_after is not None and self.reads > self.hang_after:
+            await asyncio.sleep(30)
         return web.json_response(self.bodies[min(self.reads, len(self.bodies)) - 1])
 
 
@@ -134,6 +138,21 @@ async def test_no_verdict_before_the_timeout_is_timed_out(
     assert (outcome.name, outcome.exit_code, outcome.failed_open) == ("timed_out", expected, fail_open)
     assert "no verdict within 2 s (last: sequence 1 of 3" in outcome.message
     assert deployment is not None
+
+
+async def test_a_read_still_waiting_at_the_timeout_is_timed_out_not_unreachable(
+    views: tuple[Views, str],
+) -> None:
+    """The last read is cut short by `--timeout`: the outcome is the timeout, with the last progress."""
+    script, base = views
+    script.bodies, script.hang_after = [view("collecting", 1)], 1
+    async with aiohttp.ClientSession() as http:
+        outcome, deployment = await watch(
+            Client(http, base, token="spt_t"), "d1", options(0.5), ProgressLine(io.StringIO()), sleep=no_sleep
+        )
+    assert (outcome.name, outcome.exit_code) == ("timed_out", 3)
+    assert "no verdict within 0.5 s (last: sequence 1 of 3" in outcome.message
+    assert deployment is not None and script.reads == 2
 
 
 async def test_a_refused_read_is_a_configuration_error_even_with_fail_open() -> None:

@@ -30,7 +30,8 @@ class Unreachable(Exception):
 
 
 class DeadlinePassed(Unreachable):
-    """The deadline had passed before the call could even try: time ran out, nothing failed."""
+    """Time ran out, nothing failed: the deadline had passed before the call could try, or its first
+    attempt was still waiting for an answer when the deadline came."""
 
 
 class ApiError(Exception):
@@ -137,7 +138,12 @@ class Client:
             retry_after: float | None = None
             try:
                 status, payload, retry_after = await self._once(method, url, headers, body, left)
-            except (aiohttp.ClientError, TimeoutError) as exc:
+            except TimeoutError:
+                if attempt == 1 and left < ATTEMPT_TIMEOUT_SECONDS:
+                    # Cut short by the caller's deadline, not by the attempt's own timeout.
+                    raise DeadlinePassed(f"{method} {url}: no answer before the deadline") from None
+                reason = "TimeoutError"
+            except aiohttp.ClientError as exc:
                 reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             else:
                 if 200 <= status < 300:
