@@ -62,7 +62,6 @@ from seqpulse.ingest.config import IngestSettings
 from seqpulse.ingest.events import COLUMNS, to_row
 
 TARGET_RATIO = 0.5
-PUBLISH_CONCURRENCY = 256
 POST_CONCURRENCY = 4
 POLL_SECONDS = 0.05
 ANALYTICS_KEY = "bench-analytics-key-0123456789abcdef"  # the gateway's, so the baseline has its user keys
@@ -359,11 +358,14 @@ async def capacity(stack: Stack, dsn: str, n: int, batch: int, limit: float) -> 
     return elapsed, int(batches)
 
 
-async def publish_all(bus: Bus, events: list[ProductEvent]) -> float:
-    """Publish every event (awaiting each PubAck, `PUBLISH_CONCURRENCY` at a time); returns seconds."""
+async def publish_all(bus: Bus, events: list[ProductEvent], sizes: list[int]) -> float:
+    """Publish the events as the gateway does, request by request (`sizes`: events per request, in
+    order) with `Bus.publish_many`, so the backlog holds the same frames; returns seconds."""
     started = time.perf_counter()
-    for start in range(0, len(events), PUBLISH_CONCURRENCY):
-        await asyncio.gather(*(bus.publish(e) for e in events[start : start + PUBLISH_CONCURRENCY]))
+    start = 0
+    for size in sizes:
+        await bus.publish_many(events[start : start + size])
+        start += size
     return time.perf_counter() - started
 
 
@@ -490,7 +492,7 @@ async def _measure(args: argparse.Namespace, stack: Stack, dsn: str, pool: Pool)
     again = [e.model_copy(update={"message_id": str(uuid.uuid4())}) for e in events]
     bus = await Bus.connect(stack.nats_url, stack.prefix, name="bench")
     try:
-        f["publish_s"] = await publish_all(bus, again)
+        f["publish_s"] = await publish_all(bus, again, [post.events for post in posts])
     finally:
         await bus.close()
     f["capacity_s"], f["capacity_batches"] = await capacity(stack, dsn, len(again), args.batch, args.limit)

@@ -8,7 +8,7 @@ import nats.errors
 import pytest
 
 from seqpulse.common.bus import Bus, ConsumerSpec
-from seqpulse.common.bus.batch import PullFetcher
+from seqpulse.common.bus.pull import PullFetcher
 from seqpulse.common.bus.streams import INGEST_EVENTS
 from tests.integration.ingest.conftest import product_event
 
@@ -27,6 +27,25 @@ async def test_fetch_hands_out_at_most_the_batch_asked_for_then_the_rest(bus: Bu
         assert len({m.metadata.sequence.stream for m in first + rest}) == 5
         for msg in first + rest:
             await msg.ack()
+    finally:
+        await fetcher.close()
+
+
+async def test_frames_count_for_their_parts_and_a_request_stops_at_its_byte_limit(bus: Bus) -> None:
+    for n in range(6):  # six frames of 300 logins (one name each: one frame per publish)
+        await bus.publish_many([product_event(user=f"user{n}-{i}") for i in range(300)])
+    fetcher = PullFetcher(bus, INGEST_EVENTS, max_bytes=200_000)  # two frames of ~90 kB fit, not three
+    await fetcher.start()
+    try:
+        first = await fetcher.fetch(1000, timeout=5)
+        assert [m.headers and m.headers["SeqPulse-Frame"] for m in first] == ["300"] * len(first)
+        # The byte limit ended the request after two frames, before the 1000 parts asked for.
+        assert len(first) == 2
+        rest: list[object] = []
+        while len(first) + len(rest) < 6:
+            rest += await fetcher.fetch(1000, timeout=5)  # the 409 "exceeds MaxBytes" is no failure
+        for msg in [*first, *rest]:
+            await msg.ack()  # type: ignore[attr-defined]
     finally:
         await fetcher.close()
 

@@ -15,6 +15,7 @@ from nats.aio.msg import Msg
 
 from seqpulse.common.bus import Bus
 from seqpulse.common.bus.batch import BatchConsumer, Envelope, Rejection
+from seqpulse.common.bus.frames import build_frames, frame_headers, weight
 from seqpulse.common.bus.streams import INGEST_EVENTS
 from seqpulse.common.errors import RetryableError
 from seqpulse.common.messages import ProductEvent
@@ -89,8 +90,10 @@ class Arrivals:
         except TimeoutError:
             raise nats.errors.TimeoutError from None
         got = [first]
-        while len(got) < batch and not self.queue.empty():
+        carried = weight(cast(Msg, first))  # a frame counts for its parts, as with PullFetcher
+        while carried < batch and not self.queue.empty():
             got.append(self.queue.get_nowait())
+            carried += weight(cast(Msg, got[-1]))
         return cast(list[Msg], got)
 
 
@@ -260,3 +263,55 @@ async def test_delivery_attempt_reaches_the_handler(attempt: int) -> None:
     c = BatchConsumer(cast(Bus, FakeBus()), INGEST_EVENTS, ProductEvent, handler)
     await handle(c, [event_msg(attempt=attempt)])
     assert seen == [attempt]
+
+
+# --- frames ---------------------------------------------------------------------------------------------
+
+
+def frame_msg(count: int, seq: int = 1, attempt: int = 1) -> FakeMsg:
+    events = [
+        ProductEvent.model_validate({"event_name": "user_login", "occurred_at": datetime.now(UTC)})
+        for _ in range(count)
+    ]
+    (frame,) = build_frames(events, PREFIX, 10**9)
+    return FakeMsg(frame.subject, frame.data, attempt=attempt, seq=seq, headers=frame_headers(frame))
+
+
+async def test_a_batch_counts_the_messages_frames_carry() -> None:
+    c, _ = consumer(Recorder(), batch_size=1000, max_wait_seconds=30)
+    source = Arrivals()
+    source.put(*(frame_msg(400, seq=i) for i in range(4)))
+    assert len(await c.collect(source)) == 3  # 1200 events: the third frame took it past 1000
+
+
+async def test_a_frames_parts_reach_the_handler_and_a_rejected_part_is_dead_lettered_alone() -> None:
+    handler = Recorder(reject=[Rejection(3, "occurred_at too far ahead")])
+    c, bus = consumer(handler)
+    frame, single = frame_msg(3, seq=7), event_msg(seq=8)
+    await handle(c, [frame, single])
+    assert len(handler.batches[0]) == 4
+    assert (frame.outcome, single.outcome) == ("ack", "term")  # index 3 is the single message
+    handler.reject = [Rejection(1, "refused by Postgres")]
+    frame = frame_msg(3, seq=9)
+    await handle(c, [frame])
+    assert frame.outcome == "ack"
+    _, data, msg_id, headers = bus.published[-1]
+    assert msg_id == "dlq-ingest-events-9-1" and headers["SeqPulse-Frame-Index"] == "1"
+    assert ProductEvent.from_bytes(data) == handler.batches[1][1]
+
+
+async def test_a_frame_whose_part_cannot_be_dead_lettered_comes_back() -> None:
+    c, bus = consumer(Recorder(reject=[Rejection(0, "no")]), retry_base_seconds=0.01)
+    bus.fail = True
+    frame = frame_msg(2)
+    await handle(c, [frame])
+    assert frame.outcome == "nak"
+
+
+async def test_a_frame_at_its_last_delivery_is_dead_lettered_whole_as_a_frame() -> None:
+    c, bus = consumer(Recorder(error=ConnectionError("gone")), retry_base_seconds=0.01)
+    frame = frame_msg(5, attempt=INGEST_EVENTS.max_deliver)
+    await handle(c, [frame])
+    assert frame.outcome == "term"
+    ((_, data, _, headers),) = bus.published
+    assert data == frame.data and headers["SeqPulse-Frame"] == "5"

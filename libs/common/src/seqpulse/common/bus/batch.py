@@ -1,8 +1,10 @@
 """The batch consumer loop: pull by size and time, one handler call per batch, then ack / nak / dead-letter.
 
-Same outcome mapping as `Consumer`, per message: acked once the handler returned (it commits before it
+Same outcome mapping as `Consumer`, per NATS message: acked once the handler returned (it commits before it
 returns), naked with delay when the handler raised, terminated and dead-lettered when the message cannot
-be decoded, when the handler rejects it, or when it failed `max_deliver` times.
+be decoded, when the handler rejects it, or when it failed `max_deliver` times. A frame (`frames.py`) is
+one NATS message carrying many: its parts reach the handler one by one, a bad or rejected part is
+dead-lettered on its own, and the frame is acked once every other part is stored.
 """
 
 from __future__ import annotations
@@ -16,15 +18,23 @@ from typing import Generic, Protocol, TypeVar
 
 import nats.errors
 import nats.js.errors
-import orjson
 from nats.aio.msg import Msg
-from nats.aio.subscription import Subscription
 from opentelemetry import trace
 from prometheus_client import Histogram
 from pydantic import ValidationError
 
 from seqpulse.common.bus.client import Bus
 from seqpulse.common.bus.consumer import Delivery, retry_delay
+from seqpulse.common.bus.frames import (
+    FRAME_HEADER,
+    BadPart,
+    FrameError,
+    Part,
+    decode_frame,
+    validation_reason,
+    weight,
+)
+from seqpulse.common.bus.pull import PullFetcher
 from seqpulse.common.bus.streams import ConsumerSpec
 from seqpulse.common.errors import RetryableError
 from seqpulse.common.logging import get_logger
@@ -35,8 +45,6 @@ from seqpulse.common.telemetry.tracing import context_from_headers, tracer
 M = TypeVar("M", bound=Message)
 log = get_logger(__name__)
 _tracer = tracer("seqpulse.common.bus")
-# JetStream's API prefix (nats-py's default): SeqPulse uses no JetStream domain.
-JS_API = "$JS.API"
 # A batch span links to the producers' spans; past this many, the links cost more than they tell.
 MAX_LINKS = 128
 BUS_BATCH_SECONDS = Histogram(
@@ -49,10 +57,12 @@ BUS_BATCH_SECONDS = Histogram(
 
 @dataclass(frozen=True, slots=True)
 class Envelope(Generic[M]):
-    """One decoded message of a batch and the NATS message it came in."""
+    """One decoded message of a batch, the NATS message it came in, and its place in that message's frame
+    (None: the message is the NATS message itself)."""
 
     message: M
     msg: Msg
+    part: int | None = None
 
     @property
     def delivery(self) -> Delivery:
@@ -148,11 +158,13 @@ class BatchConsumer(Generic[M]):
             await fetcher.close()
 
     async def collect(self, source: Fetcher) -> list[Msg]:
-        """Fetch until `batch_size` messages are in hand, `max_wait_seconds` after the first arrived, or
-        on stop; an empty list means nothing arrived within `idle_fetch_seconds`."""
+        """Fetch until the messages in hand carry `batch_size` messages (a frame counts for its parts),
+        `max_wait_seconds` after the first arrived, or on stop; an empty list means nothing arrived
+        within `idle_fetch_seconds`."""
         msgs: list[Msg] = []
+        carried = 0
         deadline: float | None = None
-        while len(msgs) < self.batch_size and not self._stopping.is_set():
+        while carried < self.batch_size and not self._stopping.is_set():
             # Never longer than an idle fetch, so a stop is noticed that soon even with a long max wait.
             timeout = self.idle_fetch_seconds
             if deadline is not None:
@@ -161,7 +173,7 @@ class BatchConsumer(Generic[M]):
                     break
             try:
                 # A pull request's expiry is its timeout less a margin: it must stay positive.
-                msgs += await source.fetch(self.batch_size - len(msgs), timeout=max(timeout, 0.005))
+                got = await source.fetch(self.batch_size - carried, timeout=max(timeout, 0.005))
             except (nats.errors.TimeoutError, TimeoutError):
                 if deadline is None:
                     break
@@ -173,6 +185,8 @@ class BatchConsumer(Generic[M]):
                     break
                 await self._pause(1.0)
                 continue
+            msgs += got
+            carried += sum(map(weight, got))
             if deadline is None and msgs:
                 deadline = time.monotonic() + self.max_wait_seconds
         return msgs
@@ -206,28 +220,53 @@ class BatchConsumer(Generic[M]):
     async def _settle(self, msgs: Sequence[Msg], span: trace.Span) -> None:
         kept: list[Msg] = []
         envelopes: list[Envelope[M]] = []
+        bad: list[tuple[Msg, BadPart]] = []  # parts of frames that are not valid messages
         for msg in msgs:
             try:
-                envelopes.append(Envelope(self._decode(msg), msg))
-                kept.append(msg)
+                parts = self._decode(msg)
             except _Undecodable as exc:
                 await self.dead_letter(msg, str(exc), _attempt(msg))
-        if not envelopes:
+                continue
+            kept.append(msg)
+            for part in parts:
+                if isinstance(part, BadPart):
+                    bad.append((msg, part))
+                else:
+                    envelopes.append(Envelope(part.message, msg, part.index))
+        if not kept:
             return
-        keepalive = asyncio.create_task(self._keep_in_progress(kept))
-        try:
-            rejections = await self.handler(envelopes)
-        except Exception as exc:  # the consumer loop is one of the two broad catch points
-            span.record_exception(exc)
-            await self._retry(kept, exc)
-            return
-        finally:
-            keepalive.cancel()
-        reasons = {r.index: r.reason for r in rejections}
+        rejections: Sequence[Rejection] = ()
+        if envelopes:
+            keepalive = asyncio.create_task(self._keep_in_progress(kept))
+            try:
+                rejections = await self.handler(envelopes)
+            except Exception as exc:  # the consumer loop is one of the two broad catch points
+                span.record_exception(exc)
+                await self._retry(kept, exc)
+                return
+            finally:
+                keepalive.cancel()
+        settled: set[int] = set()  # NATS messages terminated (a whole message dead-lettered)
+        unsaved: set[int] = set()  # frames with a part whose dead letter could not be published
+        for rejection in rejections:
+            envelope = envelopes[rejection.index]
+            if envelope.part is None:
+                await self.dead_letter(envelope.msg, rejection.reason, _attempt(envelope.msg))
+                settled.add(id(envelope.msg))
+            elif not await self._dead_letter_part(
+                envelope.msg, BadPart(envelope.part, envelope.message.to_bytes(), rejection.reason)
+            ):
+                unsaved.add(id(envelope.msg))
+        for msg, part in bad:
+            if not await self._dead_letter_part(msg, part):
+                unsaved.add(id(msg))
         acked = unacked = 0
-        for index, msg in enumerate(kept):
-            if index in reasons:
-                await self.dead_letter(msg, reasons[index], _attempt(msg))
+        for msg in kept:
+            if id(msg) in settled:
+                continue
+            if id(msg) in unsaved:  # it comes back; its stored parts are repeats, its dead letters too
+                with contextlib.suppress(Exception):
+                    await msg.nak(delay=retry_delay(_attempt(msg), self.retry_base_seconds))
                 continue
             try:
                 await msg.ack()
@@ -238,18 +277,23 @@ class BatchConsumer(Generic[M]):
         if unacked:
             log.warning("batch_ack_failed", consumer=self.spec.durable, messages=unacked)
 
-    def _decode(self, msg: Msg) -> M:
+    def _decode(self, msg: Msg) -> list[Part[M] | BadPart]:
+        if msg.headers and FRAME_HEADER in msg.headers:
+            try:
+                return decode_frame(self.model, msg.data, msg.subject, self.bus.prefix)
+            except FrameError as exc:
+                raise _Undecodable(f"invalid frame of {self.model.type_name()}: {exc}") from exc
         try:
             message = self.model.from_bytes(msg.data)
         except ValidationError as exc:
-            raise _Undecodable(f"invalid {self.model.type_name()}: {_validation_reason(exc)}") from exc
+            raise _Undecodable(f"invalid {self.model.type_name()}: {validation_reason(exc)}") from exc
         except (ValueError, TypeError) as exc:  # a validator that raised something pydantic does not wrap
             raise _Undecodable(f"invalid {self.model.type_name()}: {_describe(exc)}") from exc
         expected = message.topic(self.bus.prefix)
         if msg.subject != expected:
             # Consumers filter on the subject: a message on the wrong one would mislead them.
             raise _Undecodable(f"published on {msg.subject}, but its subject is {expected}")
-        return message
+        return [Part(message, None)]
 
     async def _retry(self, msgs: Sequence[Msg], exc: Exception) -> None:
         attempts = [_attempt(msg) for msg in msgs]
@@ -280,8 +324,32 @@ class BatchConsumer(Generic[M]):
         """Copy `msg` to `dlq.<consumer>` with the reason in headers, then terminate it. If the copy
         cannot be published, the message is naked instead: it is never dropped unrecorded."""
         seq = msg.metadata.sequence.stream if msg.metadata else 0
-        # Header values are single lines on the wire.
-        reason = " ".join(reason.split())
+        headers = self._dead_letter_headers(msg, reason, attempt)
+        if msg.headers and FRAME_HEADER in msg.headers:
+            headers[FRAME_HEADER] = msg.headers[FRAME_HEADER]  # the whole frame: replayable as it was
+        if not await self._publish_dead_letter(msg.data, f"dlq-{self.spec.durable}-{seq}", headers):
+            with contextlib.suppress(Exception):
+                await msg.nak(delay=retry_delay(attempt, self.retry_base_seconds))
+            return
+        with contextlib.suppress(Exception):  # if it comes back, its copy has the same id: the DLQ drops it
+            await msg.term()
+        self._dead_lettered(msg, seq, attempt, headers["SeqPulse-Error"])
+
+    async def _dead_letter_part(self, msg: Msg, part: BadPart) -> bool:
+        """Copy one part of a frame to `dlq.<consumer>` as a message of its own; False if it could not be
+        published (the frame must then come back rather than be acked)."""
+        seq = msg.metadata.sequence.stream if msg.metadata else 0
+        attempt = _attempt(msg)
+        headers = self._dead_letter_headers(msg, part.reason, attempt)
+        headers["SeqPulse-Frame-Index"] = str(part.index)
+        msg_id = f"dlq-{self.spec.durable}-{seq}-{part.index}"
+        if not await self._publish_dead_letter(part.data, msg_id, headers):
+            return False
+        self._dead_lettered(msg, seq, attempt, headers["SeqPulse-Error"], part.index)
+        return True
+
+    def _dead_letter_headers(self, msg: Msg, reason: str, attempt: int) -> dict[str, str]:
+        reason = " ".join(reason.split())  # header values are single lines on the wire
         headers = {
             "SeqPulse-Original-Subject": msg.subject,
             "SeqPulse-Consumer": self.spec.durable,
@@ -289,30 +357,30 @@ class BatchConsumer(Generic[M]):
             "SeqPulse-Attempts": str(attempt),
         }
         headers.update({k: v for k, v in (msg.headers or {}).items() if k in ("traceparent", "tracestate")})
+        return headers
+
+    async def _publish_dead_letter(self, data: bytes, msg_id: str, headers: dict[str, str]) -> bool:
         try:
             await self.bus.publish_raw(
-                self.bus.subject(f"dlq.{self.spec.durable}"),
-                msg.data,
-                msg_id=f"dlq-{self.spec.durable}-{seq}",
-                headers=headers,
+                self.bus.subject(f"dlq.{self.spec.durable}"), data, msg_id=msg_id, headers=headers
             )
         except Exception as exc:  # NATS unavailable: let the message come back rather than lose it
             log.warning("dead_letter_failed", consumer=self.spec.durable, error=_describe(exc))
-            with contextlib.suppress(Exception):
-                await msg.nak(delay=retry_delay(attempt, self.retry_base_seconds))
-            return
-        with contextlib.suppress(Exception):  # if it comes back, its copy has the same id: the DLQ drops it
-            await msg.term()
+            return False
+        return True
+
+    def _dead_lettered(self, msg: Msg, seq: int, attempt: int, reason: str, part: int | None = None) -> None:
         BUS_MESSAGES.labels(self.spec.durable, "dead_letter").inc()
         if self.on_dead_letter is not None:
-            self.on_dead_letter(1)
+            self.on_dead_letter(weight(msg) if part is None else 1)
         log.error(
             "message_dead_lettered",
             consumer=self.spec.durable,
             subject=msg.subject,
             stream_sequence=seq,
+            frame_index=part,
             attempt=attempt,
-            error=reason[:500],
+            error=reason,
         )
 
     async def _keep_in_progress(self, msgs: Sequence[Msg]) -> None:
@@ -329,77 +397,6 @@ class BatchConsumer(Generic[M]):
             await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
 
 
-class PullFetcher:
-    """Pull requests on a durable consumer, the replies gathered by a subscription callback.
-
-    nats-py's `fetch` awaits each message of a batch under its own timer task, which costs more than
-    storing the event; here a burst of deliveries costs one wake-up. One request is outstanding at a time.
-    """
-
-    def __init__(self, bus: Bus, spec: ConsumerSpec) -> None:
-        self.nc = bus.nc
-        stream = spec.stream_spec().name(bus.prefix)
-        self.subject = f"{JS_API}.CONSUMER.MSG.NEXT.{stream}.{spec.durable}"
-        self.inbox = bus.nc.new_inbox()
-        self._buffer: list[Msg] = []
-        self._owed = 0  # messages the outstanding request may still bring
-        self._expires_at = 0.0  # when the server ends it
-        self._failure: str | None = None
-        self._arrived = asyncio.Event()
-        self._sub: Subscription | None = None
-
-    async def start(self) -> None:
-        self._sub = await self.nc.subscribe(self.inbox, cb=self._on_msg)
-
-    async def close(self) -> None:
-        if self._sub is not None:
-            with contextlib.suppress(Exception):
-                await self._sub.unsubscribe()
-        # Delivered but never handed out: let another replica have them now rather than after ack_wait.
-        for msg in self._buffer:
-            with contextlib.suppress(Exception):
-                await msg.nak()
-        self._buffer.clear()
-
-    async def fetch(self, batch: int = 1, timeout: float | None = 5) -> list[Msg]:
-        """Up to `batch` delivered messages: those in hand at once, else the first burst within `timeout`."""
-        wait = 5.0 if timeout is None else timeout
-        if not self._buffer:
-            self._arrived.clear()
-            if self._owed <= 0 or time.monotonic() >= self._expires_at:
-                await self._request(batch, wait)
-            if not self._buffer:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._arrived.wait(), wait)
-        if self._failure is not None and not self._buffer:
-            failure, self._failure = self._failure, None
-            raise nats.errors.Error(f"pull request on {self.subject} ended: {failure}")
-        if not self._buffer:
-            raise nats.errors.TimeoutError
-        taken, self._buffer = self._buffer[:batch], self._buffer[batch:]
-        return taken
-
-    async def _request(self, batch: int, wait: float) -> None:
-        self._owed = batch
-        self._expires_at = time.monotonic() + wait
-        request = {"batch": batch, "expires": max(int(wait * 1e9) - 1_000_000, 1_000_000)}
-        await self.nc.publish(self.subject, orjson.dumps(request), reply=self.inbox)
-
-    async def _on_msg(self, msg: Msg) -> None:
-        status = msg.headers.get("Status") if msg.headers else None
-        if status is None:
-            self._buffer.append(msg)
-            self._owed -= 1
-        elif status == "100":  # an idle heartbeat
-            return
-        else:
-            # 404 / 408: nothing (more) to deliver before the request expired; anything else is a failure.
-            self._owed = 0
-            if status not in ("404", "408"):
-                self._failure = f"{status} {(msg.headers or {}).get('Description', '')}".strip()
-        self._arrived.set()
-
-
 class _Undecodable(Exception):
     """The message is not a valid `model` on its subject: no redelivery can fix it."""
 
@@ -410,14 +407,6 @@ def _attempt(msg: Msg) -> int:
 
 def _delivery(msg: Msg) -> Delivery:
     return Delivery(msg.subject, _attempt(msg), dict(msg.headers or {}))
-
-
-def _validation_reason(exc: ValidationError) -> str:
-    """Each failing field and why, without the input values (they may hold user data)."""
-    return "; ".join(
-        f"{'.'.join(str(part) for part in error['loc']) or 'body'}: {error['msg']}"
-        for error in exc.errors(include_url=False, include_input=False)
-    )
 
 
 def _describe(exc: BaseException) -> str:

@@ -12,6 +12,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, S
 from nats.js.errors import NotFoundError
 from opentelemetry import trace
 
+from seqpulse.common.bus.frames import build_frames, frame_headers
 from seqpulse.common.bus.streams import CONSUMERS, STREAMS, ConsumerSpec, StreamSpec
 from seqpulse.common.logging import get_logger
 from seqpulse.common.messages.base import Message
@@ -19,6 +20,8 @@ from seqpulse.common.telemetry.tracing import current_trace_headers, tracer
 
 log = get_logger(__name__)
 _tracer = tracer("seqpulse.common.bus")
+# Room left in a NATS message for the headers of a frame (trace context, ids, the count).
+FRAME_HEADROOM_BYTES = 8192
 
 
 class Bus:
@@ -66,24 +69,33 @@ class Bus:
             await self.js.publish(subject, data, headers=all_headers)
 
     async def publish_many(self, messages: Sequence[Message], *, timeout: float = 10.0) -> None:
-        """Publish every message, then wait for all of JetStream's acks (within `timeout` seconds).
+        """Publish every message, in frames of one subject (`frames.py`), then wait for all of
+        JetStream's acks (within `timeout` seconds). For `BatchConsumer`s only: a `Consumer` reads one
+        message per NATS message.
 
-        One span for the lot, and the acks matched by nats-py's async publisher on one reply subscription,
-        instead of a request, a future and a timer per message. Raises the first failure (a timeout,
-        a stream error); what was stored stays stored, and the message ids make a retry safe."""
+        One span for the lot, and the acks matched by nats-py's async publisher on one reply subscription.
+        Raises the first failure (a timeout, a stream error); what was stored stays stored, and the frame
+        and message ids make a retry safe."""
         if not messages:
             return
+        frames = build_frames(messages, self.prefix, self.nc.max_payload - FRAME_HEADROOM_BYTES)
         with _tracer.start_as_current_span(
-            f"publish {messages[0].topic(self.prefix)} and {len(messages) - 1} more",
+            f"publish {frames[0].subject}" + (f" and {len(frames) - 1} more" if len(frames) > 1 else ""),
             kind=trace.SpanKind.PRODUCER,
-            attributes={"messaging.system": "nats", "messaging.batch.message_count": len(messages)},
+            attributes={
+                "messaging.system": "nats",
+                "messaging.batch.message_count": len(messages),
+                "seqpulse.frames": len(frames),
+            },
         ):
             context = current_trace_headers()
             acks = [
                 await self.js.publish_async(
-                    m.topic(self.prefix), m.to_bytes(), headers={**context, "Nats-Msg-Id": m.message_id}
+                    frame.subject,
+                    frame.data,
+                    headers={**context, **frame_headers(frame), "Nats-Msg-Id": frame.msg_id},
                 )
-                for m in messages
+                for frame in frames
             ]
             await asyncio.wait_for(asyncio.gather(*acks), timeout)
 

@@ -1,0 +1,155 @@
+"""Frames: many messages of one subject carried by one NATS message (ADR 0008).
+
+A frame's body is a JSON array of messages that all belong on the frame's subject, and its header
+`SeqPulse-Frame` gives their number. When a request brings a thousand small product events, what each NATS
+message costs (a publish and its ack, a stored entry, a delivery, header parsing, an ack back) outweighs the
+event itself; a frame pays it once. Subjects keep their meaning: a consumer filtering on
+`events.v1.user_login` still gets only logins. Only `BatchConsumer` reads frames; a single message is
+published as itself, never as a frame of one.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+import orjson
+from nats.aio.msg import Msg
+from pydantic import TypeAdapter, ValidationError
+
+from seqpulse.common.messages.base import Message
+
+M = TypeVar("M", bound=Message)
+FRAME_HEADER = "SeqPulse-Frame"
+# Messages per frame at most: a frame is settled (acked, retried) as a whole, so it stays one request's worth.
+MAX_FRAME_MESSAGES = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """What to publish: a frame of `count` messages, or (count 1) one message as itself."""
+
+    subject: str
+    data: bytes
+    msg_id: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Part(Generic[M]):
+    """A message of a received frame (or the message itself: `index` None) that is valid on its subject."""
+
+    message: M
+    index: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class BadPart:
+    """A message of a received frame that is not valid: dead-lettered on its own, the others go on."""
+
+    index: int
+    data: bytes
+    reason: str
+
+
+def build_frames(messages: Sequence[Message], prefix: str, max_bytes: int) -> list[Frame]:
+    """The messages grouped by subject, in order, into frames of at most `max_bytes` of body and
+    `MAX_FRAME_MESSAGES` messages. The frame's id is a hash of its messages' ids: publishing the same
+    messages again (a retried request) gives the same ids, which JetStream drops as duplicates."""
+    by_subject: dict[str, list[tuple[str, bytes]]] = {}
+    for message in messages:
+        by_subject.setdefault(message.topic(prefix), []).append((message.message_id, message.to_bytes()))
+    frames: list[Frame] = []
+    for subject, items in by_subject.items():
+        chunk: list[tuple[str, bytes]] = []
+        size = 1  # "[", then each message and the "," or "]" after it
+        for item in items:
+            if chunk and (size + len(item[1]) + 1 > max_bytes or len(chunk) >= MAX_FRAME_MESSAGES):
+                frames.append(_frame(subject, chunk))
+                chunk, size = [], 1
+            chunk.append(item)
+            size += len(item[1]) + 1
+        frames.append(_frame(subject, chunk))
+    return frames
+
+
+def _frame(subject: str, chunk: list[tuple[str, bytes]]) -> Frame:
+    if len(chunk) == 1:
+        msg_id, data = chunk[0]
+        return Frame(subject, data, msg_id, 1)
+    digest = hashlib.blake2b("\n".join(msg_id for msg_id, _ in chunk).encode(), digest_size=16).hexdigest()
+    return Frame(subject, b"[" + b",".join(data for _, data in chunk) + b"]", f"frame-{digest}", len(chunk))
+
+
+def frame_headers(frame: Frame) -> dict[str, str]:
+    return {FRAME_HEADER: str(frame.count)} if frame.count > 1 else {}
+
+
+def weight(msg: Msg) -> int:
+    """How many messages `msg` carries: its frame's count, or 1."""
+    value = msg.headers.get(FRAME_HEADER) if msg.headers else None
+    if value is None:
+        return 1
+    try:
+        return max(1, int(value))
+    except ValueError:
+        return 1  # decoding will say what is wrong with it
+
+
+class FrameError(ValueError):
+    """The frame as a whole is unreadable (not a JSON array): no part of it can be kept."""
+
+
+def decode_frame(model: type[M], data: bytes, subject: str, prefix: str) -> list[Part[M] | BadPart]:
+    """Every part of a frame: valid messages of `model` on `subject`, and the bad ones with their reason.
+    One validation of the whole array in pydantic-core; only a frame with a bad part is gone through
+    part by part, each part exactly as a message of its own would be."""
+    try:
+        parsed = _list_of(model).validate_json(data)
+    except ValidationError:
+        return _part_by_part(model, data, subject, prefix)
+    return [_on_subject(message, i, subject, prefix) for i, message in enumerate(parsed)]
+
+
+def _part_by_part(model: type[M], data: bytes, subject: str, prefix: str) -> list[Part[M] | BadPart]:
+    try:
+        items = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise FrameError(f"a frame must be a JSON array of messages ({exc})") from None
+    if not isinstance(items, list):
+        raise FrameError("a frame must be a JSON array of messages")
+    parts: list[Part[M] | BadPart] = []
+    for index, item in enumerate(items):
+        raw = orjson.dumps(item)
+        try:
+            message = model.model_validate_json(raw)
+        except ValidationError as exc:
+            parts.append(BadPart(index, raw, f"invalid {model.type_name()}: {validation_reason(exc)}"))
+        except (ValueError, TypeError) as exc:
+            parts.append(BadPart(index, raw, f"invalid {model.type_name()}: {type(exc).__name__}: {exc}"))
+        else:
+            parts.append(_on_subject(message, index, subject, prefix))
+    return parts
+
+
+def _on_subject(message: M, index: int, subject: str, prefix: str) -> Part[M] | BadPart:
+    expected = message.topic(prefix)
+    if expected == subject:
+        return Part(message, index)
+    return BadPart(index, message.to_bytes(), f"in a frame on {subject}, but its subject is {expected}")
+
+
+@functools.cache
+def _list_of(model: type[M]) -> TypeAdapter[list[M]]:
+    return TypeAdapter(list[model])  # type: ignore[valid-type]
+
+
+def validation_reason(exc: ValidationError) -> str:
+    """Each failing field and why, without the input values (they may hold user data)."""
+    return "; ".join(
+        f"{'.'.join(str(part) for part in error['loc']) or 'body'}: {error['msg']}"
+        for error in exc.errors(include_url=False, include_input=False)
+    )

@@ -1,0 +1,106 @@
+"""Pull requests on a durable JetStream consumer, for `BatchConsumer`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+
+import nats.errors
+import orjson
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+
+from seqpulse.common.bus.client import Bus
+from seqpulse.common.bus.frames import weight
+from seqpulse.common.bus.streams import ConsumerSpec
+
+# JetStream's API prefix (nats-py's default): SeqPulse uses no JetStream domain.
+JS_API = "$JS.API"
+# Bytes one pull request may bring at most: with frames of up to a thousand events, a request for N
+# messages could otherwise bring N thousand events into memory. Above NATS's largest message (1 MiB).
+PULL_MAX_BYTES = 4 * 1024 * 1024
+
+
+class PullFetcher:
+    """Pull requests on a durable consumer, the replies gathered by a subscription callback.
+
+    nats-py's `fetch` awaits each message of a batch under its own timer task, which costs more than
+    storing the event; here a burst of deliveries costs one wake-up. One request is outstanding at a time.
+    Batches are counted in messages carried: a frame counts for the messages in it (`frames.weight`).
+    """
+
+    def __init__(self, bus: Bus, spec: ConsumerSpec, *, max_bytes: int = PULL_MAX_BYTES) -> None:
+        self.nc = bus.nc
+        stream = spec.stream_spec().name(bus.prefix)
+        self.subject = f"{JS_API}.CONSUMER.MSG.NEXT.{stream}.{spec.durable}"
+        self.inbox = bus.nc.new_inbox()
+        self.max_bytes = max_bytes
+        self._buffer: list[Msg] = []
+        self._owed = 0  # messages the outstanding request may still bring
+        self._expires_at = 0.0  # when the server ends it
+        self._failure: str | None = None
+        self._arrived = asyncio.Event()
+        self._sub: Subscription | None = None
+
+    async def start(self) -> None:
+        self._sub = await self.nc.subscribe(self.inbox, cb=self._on_msg)
+
+    async def close(self) -> None:
+        if self._sub is not None:
+            with contextlib.suppress(Exception):
+                await self._sub.unsubscribe()
+        # Delivered but never handed out: let another replica have them now rather than after ack_wait.
+        for msg in self._buffer:
+            with contextlib.suppress(Exception):
+                await msg.nak()
+        self._buffer.clear()
+
+    async def fetch(self, batch: int = 1, timeout: float | None = 5) -> list[Msg]:
+        """Delivered messages carrying up to `batch` messages (a frame may take it past, never a message
+        more): those in hand at once, else the first burst within `timeout`."""
+        wait = 5.0 if timeout is None else timeout
+        if not self._buffer:
+            self._arrived.clear()
+            if self._owed <= 0 or time.monotonic() >= self._expires_at:
+                await self._request(batch, wait)
+            if not self._buffer:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._arrived.wait(), wait)
+        if self._failure is not None and not self._buffer:
+            failure, self._failure = self._failure, None
+            raise nats.errors.Error(f"pull request on {self.subject} ended: {failure}")
+        if not self._buffer:
+            raise nats.errors.TimeoutError
+        taken = carried = 0
+        while taken < len(self._buffer) and carried < batch:
+            carried += weight(self._buffer[taken])
+            taken += 1
+        out, self._buffer = self._buffer[:taken], self._buffer[taken:]
+        return out
+
+    async def _request(self, batch: int, wait: float) -> None:
+        self._owed = batch
+        self._expires_at = time.monotonic() + wait
+        request = {
+            "batch": batch,
+            "max_bytes": self.max_bytes,
+            "expires": max(int(wait * 1e9) - 1_000_000, 1_000_000),
+        }
+        await self.nc.publish(self.subject, orjson.dumps(request), reply=self.inbox)
+
+    async def _on_msg(self, msg: Msg) -> None:
+        status = msg.headers.get("Status") if msg.headers else None
+        if status is None:
+            self._buffer.append(msg)
+            self._owed -= 1
+        elif status == "100":  # an idle heartbeat
+            return
+        else:
+            # 404 / 408: nothing (more) to deliver before the request expired; 409 "Message Size Exceeds
+            # MaxBytes": the request's bytes are used up. Anything else is a failure.
+            self._owed = 0
+            description = (msg.headers or {}).get("Description", "")
+            if status not in ("404", "408") and not (status == "409" and "MaxBytes" in description):
+                self._failure = f"{status} {description}".strip()
+        self._arrived.set()

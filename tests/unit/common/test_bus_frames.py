@@ -1,0 +1,84 @@
+"""Frames: a request's messages grouped by subject into few NATS messages, and read back part by part."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import pytest
+
+from seqpulse.common.bus.frames import (
+    MAX_FRAME_MESSAGES,
+    BadPart,
+    FrameError,
+    Part,
+    build_frames,
+    decode_frame,
+    frame_headers,
+)
+from seqpulse.common.messages import ProductEvent
+
+PREFIX = "t"
+
+
+def event(name: str = "user_login", **fields: Any) -> ProductEvent:
+    return ProductEvent.model_validate({"event_name": name, "occurred_at": datetime.now(UTC)} | fields)
+
+
+def test_messages_are_grouped_by_subject_in_order_and_read_back_whole() -> None:
+    events = [event(), event("user_signup"), event(), event("custom.export"), event()]
+    frames = build_frames(events, PREFIX, 1_000_000)
+    assert [(f.subject, f.count) for f in frames] == [
+        ("t.events.v1.user_login", 3),
+        ("t.events.v1.user_signup", 1),
+        ("t.events.v1.custom.export", 1),
+    ]
+    logins = decode_frame(ProductEvent, frames[0].data, frames[0].subject, PREFIX)
+    assert logins == [Part(events[0], 0), Part(events[2], 1), Part(events[4], 2)]
+    # A single message goes as itself: any consumer reads it, and its id is the message's.
+    assert (frames[1].data, frames[1].msg_id) == (events[1].to_bytes(), events[1].message_id)
+    assert frame_headers(frames[1]) == {} and frame_headers(frames[0]) == {"SeqPulse-Frame": "3"}
+
+
+def test_a_frame_id_is_the_same_for_the_same_messages_and_only_for_them() -> None:
+    events = [event() for _ in range(3)]
+    (first,) = build_frames(events, PREFIX, 1_000_000)
+    (again,) = build_frames(events, PREFIX, 1_000_000)
+    (other,) = build_frames(events[:2], PREFIX, 1_000_000)
+    assert first.msg_id == again.msg_id and first.msg_id.startswith("frame-")
+    assert other.msg_id != first.msg_id
+
+
+def test_frames_stay_under_the_byte_and_message_limits() -> None:
+    big = [event(properties={"note": "x" * 900}) for _ in range(10)]
+    size = len(big[0].to_bytes())  # the same for each
+    frames = build_frames(big, PREFIX, 3 * size + 4)  # brackets and two commas
+    assert [f.count for f in frames] == [3, 3, 3, 1]
+    assert all(len(f.data) == 3 * size + 4 for f in frames[:3])
+    many = build_frames([event() for _ in range(MAX_FRAME_MESSAGES + 5)], PREFIX, 10**9)
+    assert [f.count for f in many] == [MAX_FRAME_MESSAGES, 5]
+
+
+def test_a_bad_part_is_set_apart_with_its_field_and_reason_but_not_its_value() -> None:
+    parts = [orjson.loads(event().to_bytes()) for _ in range(3)]
+    parts[1]["country"] = "secret-place"
+    decoded = decode_frame(ProductEvent, orjson.dumps(parts), "t.events.v1.user_login", PREFIX)
+    assert [type(p) for p in decoded] == [Part, BadPart, Part]
+    bad = decoded[1]
+    assert isinstance(bad, BadPart) and bad.index == 1
+    assert "country: Value error" in bad.reason and "secret-place" not in bad.reason
+    assert orjson.loads(bad.data) == parts[1]
+
+
+def test_a_part_of_another_name_is_set_apart() -> None:
+    data = b"[" + event().to_bytes() + b"," + event("user_signup").to_bytes() + b"]"
+    decoded = decode_frame(ProductEvent, data, "t.events.v1.user_login", PREFIX)
+    assert isinstance(decoded[0], Part)
+    assert isinstance(decoded[1], BadPart) and decoded[1].reason.endswith("t.events.v1.user_signup")
+
+
+@pytest.mark.parametrize("data", [b"{not json", b'{"a": 1}', b'"text"'])
+def test_a_frame_that_is_not_an_array_is_unreadable_whole(data: bytes) -> None:
+    with pytest.raises(FrameError, match="JSON array"):
+        decode_frame(ProductEvent, data, "t.events.v1.user_login", PREFIX)
