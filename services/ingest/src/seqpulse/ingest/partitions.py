@@ -18,6 +18,8 @@ def utc_now() -> datetime:
 
 def utc_day(moment: datetime) -> date:
     """The UTC day of an aware time: 00:30 at +02:00 on the 2nd is the 1st."""
+    if moment.tzinfo is UTC:  # events' times are (ProductEvent makes them so): no conversion
+        return moment.date()
     if moment.tzinfo is None:
         raise ValueError("an aware datetime is required")
     return moment.astimezone(UTC).date()

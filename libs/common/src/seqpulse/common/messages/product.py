@@ -51,6 +51,17 @@ _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _USER_KEY = re.compile(r"^[0-9a-f]{32}$")
 
 
+def as_utc(value: datetime) -> datetime:
+    """`value` in UTC, with `datetime.UTC` itself as its tzinfo: comparisons and days between such times
+    skip the tzinfo calls that pydantic's parsed offsets cost (a microsecond each, several per event)."""
+    if value.tzinfo is UTC:
+        return value
+    offset = value.utcoffset()
+    if offset is None:
+        raise ValueError("must carry a time zone (UTC recommended, e.g. 2026-11-22T10:00:00Z)")
+    return value.replace(tzinfo=UTC) if not offset else value.astimezone(UTC)
+
+
 def pseudonymise(user_id: str, key: bytes) -> str:
     """A keyed hash of a user id (HMAC-SHA256, 128 bits): stable per user, meaningless without the key."""
     return hmac.new(key, user_id.encode(), hashlib.sha256).hexdigest()[:32]
@@ -136,9 +147,7 @@ class ProductEvent(Message):
     @field_validator("occurred_at", "received_at")
     @classmethod
     def _aware(cls, value: datetime) -> datetime:
-        if value.tzinfo is None:
-            raise ValueError("must carry a time zone (UTC recommended, e.g. 2026-11-22T10:00:00Z)")
-        return value.astimezone(UTC)
+        return as_utc(value)
 
     @model_validator(mode="after")
     def _not_from_the_future(self) -> ProductEvent:

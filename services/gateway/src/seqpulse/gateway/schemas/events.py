@@ -14,6 +14,7 @@ from seqpulse.common.messages.product import (
     MAX_FUTURE_SKEW,
     MAX_PROPERTIES_BYTES,
     Plan,
+    as_utc,
     check_event_name,
     check_properties,
 )
@@ -70,12 +71,13 @@ class EventRequest(StrictRequest):
     def _recent(cls, value: datetime | None) -> datetime | None:
         if value is None:
             return None
+        value = as_utc(value)
         now = datetime.now(UTC)
         if value > now + MAX_FUTURE_SKEW:
             raise ValueError("is more than 5 minutes in the future (check the sender's clock)")
         if value < now - MAX_AGE:
             raise ValueError(f"is more than {MAX_AGE.days} days old")
-        return value.astimezone(UTC)
+        return value
 
     @field_validator("properties")
     @classmethod
