@@ -34,6 +34,8 @@ def test_messages_are_grouped_by_subject_in_order_and_read_back_whole() -> None:
         ("t.events.v1.user_signup", 1),
         ("t.events.v1.custom.export", 1),
     ]
+    # Serialised in one call, the same bytes as each message's own: a part is its message's JSON.
+    assert frames[0].data == b"[" + b",".join(events[i].to_bytes() for i in (0, 2, 4)) + b"]"
     logins = decode_frame(ProductEvent, frames[0].data, frames[0].subject, PREFIX)
     assert logins == [Part(events[0], 0), Part(events[2], 1), Part(events[4], 2)]
     # A single message goes as itself: any consumer reads it, and its id is the message's.

@@ -59,20 +59,34 @@ def build_frames(messages: Sequence[Message], prefix: str, max_bytes: int) -> li
     """The messages grouped by subject, in order, into frames of at most `max_bytes` of body and
     `MAX_FRAME_MESSAGES` messages. The frame's id is a hash of its messages' ids: publishing the same
     messages again (a retried request) gives the same ids, which JetStream drops as duplicates."""
-    by_subject: dict[str, list[tuple[str, bytes]]] = {}
+    by_subject: dict[str, list[Message]] = {}
     for message in messages:
-        by_subject.setdefault(message.topic(prefix), []).append((message.message_id, message.to_bytes()))
+        by_subject.setdefault(message.topic(prefix), []).append(message)
     frames: list[Frame] = []
-    for subject, items in by_subject.items():
-        chunk: list[tuple[str, bytes]] = []
-        size = 1  # "[", then each message and the "," or "]" after it
-        for item in items:
-            if chunk and (size + len(item[1]) + 1 > max_bytes or len(chunk) >= MAX_FRAME_MESSAGES):
-                frames.append(_frame(subject, chunk))
-                chunk, size = [], 1
-            chunk.append(item)
-            size += len(item[1]) + 1
-        frames.append(_frame(subject, chunk))
+    for subject, group in by_subject.items():
+        kind = type(group[0])
+        if 1 < len(group) <= MAX_FRAME_MESSAGES and all(type(m) is kind for m in group):
+            # Usually the whole group fits: serialised by pydantic-core in one call.
+            data = _list_of(kind).dump_json(group)
+            if len(data) <= max_bytes:
+                frames.append(Frame(subject, data, _frame_id(group), len(group)))
+                continue
+        frames += _split(subject, group, max_bytes)
+    return frames
+
+
+def _split(subject: str, group: list[Message], max_bytes: int) -> list[Frame]:
+    frames: list[Frame] = []
+    chunk: list[tuple[str, bytes]] = []
+    size = 1  # "[", then each message and the "," or "]" after it
+    for message in group:
+        item = (message.message_id, message.to_bytes())
+        if chunk and (size + len(item[1]) + 1 > max_bytes or len(chunk) >= MAX_FRAME_MESSAGES):
+            frames.append(_frame(subject, chunk))
+            chunk, size = [], 1
+        chunk.append(item)
+        size += len(item[1]) + 1
+    frames.append(_frame(subject, chunk))
     return frames
 
 
@@ -80,8 +94,13 @@ def _frame(subject: str, chunk: list[tuple[str, bytes]]) -> Frame:
     if len(chunk) == 1:
         msg_id, data = chunk[0]
         return Frame(subject, data, msg_id, 1)
-    digest = hashlib.blake2b("\n".join(msg_id for msg_id, _ in chunk).encode(), digest_size=16).hexdigest()
-    return Frame(subject, b"[" + b",".join(data for _, data in chunk) + b"]", f"frame-{digest}", len(chunk))
+    data = b"[" + b",".join(data for _, data in chunk) + b"]"
+    return Frame(subject, data, _frame_id([msg_id for msg_id, _ in chunk]), len(chunk))
+
+
+def _frame_id(items: Sequence[Message] | Sequence[str]) -> str:
+    ids = [item if isinstance(item, str) else item.message_id for item in items]
+    return "frame-" + hashlib.blake2b("\n".join(ids).encode(), digest_size=16).hexdigest()
 
 
 def frame_headers(frame: Frame) -> dict[str, str]:
