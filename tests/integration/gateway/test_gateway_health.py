@@ -114,6 +114,12 @@ async def test_openapi_documents_the_ci_contract_and_docs_need_no_cdn(gw: Harnes
     # USER routes take a token or the browser session (its CSRF header on state-changing methods).
     for path, method in (("/deployments", "get"), ("/projects", "post")):
         assert spec["paths"][path][method]["security"] == [{"bearerAuth": []}, {"sessionCookie": []}]
+    # Product events: a project's API key, or a user's token or session.
+    assert spec["paths"]["/events"]["post"]["security"] == [
+        {"apiKeyAuth": []},
+        {"bearerAuth": []},
+        {"sessionCookie": []},
+    ]
     session = spec["components"]["securitySchemes"]["sessionCookie"]
     assert (session["type"], session["in"], session["name"]) == ("apiKey", "cookie", "seqpulse_session")
     assert "X-CSRF-Token" in session["description"]

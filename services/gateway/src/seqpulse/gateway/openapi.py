@@ -20,6 +20,7 @@ _PATH_PARAM = re.compile(r"{([a-z_]+)}")
 SECURITY: dict[str, list[dict[str, list[str]]]] = {
     "user": [{"bearerAuth": []}, {"sessionCookie": []}],
     "api_key": [{"apiKeyAuth": []}],
+    "api_key_or_user": [{"apiKeyAuth": []}, {"bearerAuth": []}, {"sessionCookie": []}],
     "none": [],
 }
 

@@ -15,7 +15,8 @@ from seqpulse.gateway.middlewares import validation_problem
 from seqpulse.gateway.problems import Problem, bad_request
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-Auth = Literal["none", "user", "api_key"]
+# "api_key_or_user": a project's API key, or a user's token or session (POST /events).
+Auth = Literal["none", "user", "api_key", "api_key_or_user"]
 M = TypeVar("M", bound=BaseModel)
 
 

@@ -12,7 +12,12 @@ from seqpulse.gateway.openapi import build_openapi
 from seqpulse.gateway.resources import Resources
 from seqpulse.gateway.routes import Operation
 
-_AUTH = {"none": "none", "user": "Bearer token", "api_key": "X-API-Key"}
+_AUTH = {
+    "none": "none",
+    "user": "Bearer token",
+    "api_key": "X-API-Key",
+    "api_key_or_user": "X-API-Key, or Bearer token / session",
+}
 _STYLE = """
 body{font:15px/1.5 system-ui,sans-serif;margin:2rem auto;max-width:72rem;padding:0 1rem;color:#1d2330}
 table{border-collapse:collapse;width:100%}

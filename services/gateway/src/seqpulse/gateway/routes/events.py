@@ -174,7 +174,7 @@ def operations(res: Resources) -> list[Operation]:
             "Send product events, one or a batch of up to 1000 (X-API-Key, or a user token/session "
             "with `write`); each bad event is refused with its reasons, the others are published",
             "Events",
-            auth="api_key",
+            auth="api_key_or_user",
             request=EventsRequest,
             response=EventsAcceptedResponse,
             status=202,
