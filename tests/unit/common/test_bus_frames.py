@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 import pytest
+from pydantic import field_validator
 
 from seqpulse.common.bus.frames import (
     MAX_FRAME_MESSAGES,
@@ -18,6 +19,7 @@ from seqpulse.common.bus.frames import (
     frame_headers,
 )
 from seqpulse.common.messages import ProductEvent
+from seqpulse.common.messages.base import Message
 
 PREFIX = "t"
 
@@ -84,3 +86,27 @@ def test_a_part_of_another_name_is_set_apart() -> None:
 def test_a_frame_that_is_not_an_array_is_unreadable_whole(data: bytes) -> None:
     with pytest.raises(FrameError, match="JSON array"):
         decode_frame(ProductEvent, data, "t.events.v1.user_login", PREFIX)
+
+
+class Picky(Message):
+    """A message whose validator fails with an error pydantic does not wrap (a TypeError)."""
+
+    AREA: ClassVar[str] = "test"
+    EVENT: ClassVar[str] = "picky"
+    value: int
+
+    @field_validator("value")
+    @classmethod
+    def _odd(cls, value: int) -> int:
+        if value == 13:
+            raise TypeError("thirteen")
+        return value
+
+
+def test_a_part_failing_with_an_unwrapped_error_is_set_apart_not_a_crash() -> None:
+    messages = [Picky(value=1), Picky(value=2)]
+    (frame,) = build_frames(messages, PREFIX, 10**6)
+    data = frame.data.replace(b'"value":2', b'"value":13')
+    decoded = decode_frame(Picky, data, frame.subject, PREFIX)
+    assert decoded[0] == Part(messages[0], 0)
+    assert isinstance(decoded[1], BadPart) and "TypeError: thirteen" in decoded[1].reason

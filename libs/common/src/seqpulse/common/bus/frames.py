@@ -128,7 +128,7 @@ def decode_frame(model: type[M], data: bytes, subject: str, prefix: str) -> list
     part by part, each part exactly as a message of its own would be."""
     try:
         parsed = _list_of(model).validate_json(data)
-    except ValidationError:
+    except (ValueError, TypeError):  # ValidationError, or a validator's error pydantic does not wrap
         return _part_by_part(model, data, subject, prefix)
     return [_on_subject(message, i, subject, prefix) for i, message in enumerate(parsed)]
 
