@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import uuid
 from datetime import datetime
-from typing import NamedTuple, cast
+from typing import NamedTuple
 
 import orjson
 from pydantic import ValidationError
@@ -152,18 +152,18 @@ def judge_all(
     judged = Judged([], [])
     first_index: dict[uuid.UUID, int] = {}
 
-    def judge(event: EventRequest) -> ProductEvent | Errors:
+    def judge(index: int, event: EventRequest) -> ProductEvent | Errors:
         bound = bind(event, sender, plans)
         if isinstance(bound, list):
             return bound
         if event.event_id in first_index:
             return [("event_id", f"repeats the event_id of event {first_index[event.event_id]}")]
+        first_index[event.event_id] = index
         return build(event, bound, key=key, country=country, received_at=received_at)
 
     for index, item in enumerate(checked):
-        outcome = judge(item) if isinstance(item, EventRequest) else item
+        outcome = judge(index, item) if isinstance(item, EventRequest) else item
         if isinstance(outcome, ProductEvent):
-            first_index[cast(EventRequest, item).event_id] = index
             judged.accepted.append(outcome)
         else:
             judged.rejected.append((index, outcome))

@@ -69,7 +69,7 @@ def build_frames(messages: Sequence[Message], prefix: str, max_bytes: int) -> li
             # Usually the whole group fits: serialised by pydantic-core in one call.
             data = _list_of(kind).dump_json(group)
             if len(data) <= max_bytes:
-                frames.append(Frame(subject, data, _frame_id(group), len(group)))
+                frames.append(Frame(subject, data, _frame_id([m.message_id for m in group]), len(group)))
                 continue
         frames += _split(subject, group, max_bytes)
     return frames
@@ -98,8 +98,7 @@ def _frame(subject: str, chunk: list[tuple[str, bytes]]) -> Frame:
     return Frame(subject, data, _frame_id([msg_id for msg_id, _ in chunk]), len(chunk))
 
 
-def _frame_id(items: Sequence[Message] | Sequence[str]) -> str:
-    ids = [item if isinstance(item, str) else item.message_id for item in items]
+def _frame_id(ids: list[str]) -> str:
     return "frame-" + hashlib.blake2b("\n".join(ids).encode(), digest_size=16).hexdigest()
 
 
