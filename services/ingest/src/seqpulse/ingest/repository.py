@@ -5,13 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
+
+import asyncpg
 
 from seqpulse.common.db.pool import Conn, Pool
 from seqpulse.common.db.queries import Queries
 from seqpulse.ingest.events import COLUMNS, Row
 from seqpulse.ingest.partitions import partition_day
+from seqpulse.ingest.summary import KnownFacts, summarise
 
 Q = Queries(Path(__file__).with_name("queries.sql"))
 R = Queries(Path(__file__).with_name("rollups.sql"))
@@ -32,25 +36,41 @@ class Written:
 
 
 class IngestRepository:
-    def __init__(self, pool: Pool) -> None:
+    def __init__(self, pool: Pool, known: KnownFacts | None = None) -> None:
         self.pool = pool
+        self.known = KnownFacts() if known is None else known
 
     async def write(self, rows: Sequence[Row]) -> Written:
         """Store the rows not stored yet and fold them into the rollups, in one transaction."""
-        async with self.pool.acquire() as conn:
-            await conn.execute(R.create_temp_tables)
-            async with conn.transaction():
-                await conn.copy_records_to_table("ingest_staging", records=rows, columns=COLUMNS)
-                stored = _count(await conn.execute(R.insert_staged))
-                if not stored:
-                    return Written(0, 0)
-                await conn.execute(R.lock_rollups)
-                added = await conn.fetchrow(R.add_facts)
-                assert added is not None
-                if added["facts"]:
-                    await conn.execute(R.add_active_user_changes)
-                await conn.execute(R.merge_sessions)
-        return Written(stored, int(added["users"]))
+        # One row per key (a key repeated within the batch: its first row stands for it), in key order:
+        # two replicas writing the same keys wait on each other in the same order, never in a cycle.
+        rows = sorted({(row[0], row[1]): row for row in reversed(rows)}.values(), key=_key_order)
+        async with self.pool.acquire() as conn, conn.transaction():
+            new = await self._insert(conn, rows)
+            if not new:
+                return Written(0, 0)
+            summary = summarise(new, self.known)
+            await conn.execute(R.lock_rollups)
+            facts = await conn.fetch(R.add_facts, *summary.facts_args())
+            if facts:
+                await conn.execute(R.add_active_user_changes, *_columns(facts, 3))
+            await conn.execute(R.merge_sessions, *summary.sessions_args())
+        self.known.add(summary.fact_users, summary.fact_scopes, summary.fact_days)
+        return Written(len(new), len(summary.day_users))
+
+    async def _insert(self, conn: Conn, rows: Sequence[Row]) -> Sequence[Row]:
+        """The rows this transaction stored. Straight COPY into the table first, as a batch is usually all
+        new; if it repeats a stored event (a redelivery), through a staging table, skipping the repeats."""
+        try:
+            async with conn.transaction():  # a savepoint: the failed COPY leaves nothing behind
+                await conn.copy_records_to_table("product_events", records=rows, columns=COLUMNS)
+            return rows
+        except asyncpg.UniqueViolationError:
+            pass
+        await conn.execute(R.create_staging)
+        await conn.copy_records_to_table("ingest_staging", records=rows, columns=COLUMNS)
+        stored = {(r["event_id"], r["occurred_at"]) for r in await conn.fetch(R.insert_staged)}
+        return [row for row in rows if (row[0], row[1]) in stored]
 
     async def rebuild_rollups(self, timeout: float = REBUILD_TIMEOUT) -> None:
         """Recompute every rollup from the events kept, in one transaction under the rollup lock
@@ -100,6 +120,10 @@ class IngestRepository:
         await conn.execute(Q.maintenance_unlock)
 
 
-def _count(status: str) -> int:
-    """The row count of a command tag such as `INSERT 0 42`."""
-    return int(status.rsplit(" ", 1)[-1])
+def _key_order(row: Row) -> tuple[int, datetime]:
+    return row[0].int, row[1]
+
+
+def _columns(records: Sequence[asyncpg.Record], width: int) -> list[list[Any]]:
+    """Records as `width` columns, for `unnest`."""
+    return [[record[i] for record in records] for i in range(width)]

@@ -1,49 +1,40 @@
--- The Founder View's rollups (migration 0007, ADR 0007), kept by the ingest service in the transaction
--- that stores a batch, from the events that transaction inserted (`ingest_new`), under the rollup lock:
--- one batch's rollup stage at a time across every replica, so each statement below sees every rollup
--- committed before it and nothing half-done. A redelivered event is not in `ingest_new`: it counts nowhere.
+-- The Founder View's rollups (migration 0007, ADRs 0007 and 0009), kept by the ingest service in the
+-- transaction that stores a batch, from the summary (summary.py) of the events that transaction inserted,
+-- under the rollup lock: one batch's rollup stage at a time across every replica, so each statement below
+-- sees every rollup committed before it and nothing half-done. A redelivered event is not summed: it
+-- counts nowhere.
 
--- name: create_temp_tables
--- Per connection, emptied at every commit: the staged batch, the events it inserted, the facts it added.
-CREATE TEMP TABLE IF NOT EXISTS ingest_staging (LIKE product_events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
-CREATE TEMP TABLE IF NOT EXISTS ingest_new (
-    occurred_at timestamptz, received_at timestamptz, event_name text, user_key text, project_id uuid,
-    country text
-) ON COMMIT DELETE ROWS;
-CREATE TEMP TABLE IF NOT EXISTS ingest_facts (user_key text, scope text, day date) ON COMMIT DELETE ROWS;
+-- name: create_staging
+-- Per connection, emptied at every commit: a batch that repeats stored events is staged here first.
+CREATE TEMP TABLE IF NOT EXISTS ingest_staging (LIKE product_events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS
 
 -- name: insert_staged
--- Events not stored yet go in, in key order (two replicas writing the same keys cannot deadlock), and
--- are noted in ingest_new; a repeat is neither.
-WITH inserted AS (
-    INSERT INTO product_events (event_id, occurred_at, received_at, event_name, user_key, project_id, plan,
-                                country, source, properties)
-    SELECT event_id, occurred_at, received_at, event_name, user_key, project_id, plan, country, source,
-           properties
-    FROM ingest_staging
-    ORDER BY event_id, occurred_at
-    ON CONFLICT DO NOTHING
-    RETURNING occurred_at, received_at, event_name, user_key, project_id, country
-)
-INSERT INTO ingest_new SELECT * FROM inserted
+-- The staged events not stored yet go in, in key order (two replicas writing the same keys cannot
+-- deadlock); returns their keys. A repeat is not returned: it counts nowhere.
+INSERT INTO product_events (event_id, occurred_at, received_at, event_name, user_key, project_id, plan,
+                            country, source, properties)
+SELECT event_id, occurred_at, received_at, event_name, user_key, project_id, plan, country, source,
+       properties
+FROM ingest_staging
+ORDER BY event_id, occurred_at
+ON CONFLICT DO NOTHING
+RETURNING event_id, occurred_at
 
 -- name: lock_rollups
 -- 0x5E90006: held to the end of the transaction. Taken after the events are in, so batches insert
 -- their events side by side and only the (short) rollup stage is one at a time. JIT off for the rest of
--- the transaction: the planner cannot know how small a batch's temporary tables are, and compiling the
--- statements it then thinks are costly takes ten times longer than running them.
+-- the transaction: the planner cannot know how small a batch's arrays are, and compiling the statements
+-- it then thinks are costly takes ten times longer than running them.
 SELECT pg_advisory_xact_lock(99155974), set_config('jit', 'off', true)
 
 -- name: add_facts
--- Daily activity, the scoped active days, first steps, per-project counts and the watermark. The
--- (user, scope, day) facts that did not exist before go to ingest_facts for add_active_user_changes.
+-- Daily activity, the scoped active days, first steps, per-project counts and the watermark, from the
+-- batch's summary (summary.py: $1-$5 user days, $6-$8 scoped facts, $9-$12 first steps, $13-$15 project
+-- days, $16 the latest received_at). Returns the (user, scope, day) facts that did not exist before, scope
+-- '' for plain activity, for add_active_user_changes.
 WITH activity AS (
     INSERT INTO user_daily_activity AS a (day, user_key, events, first_at, last_at)
-    SELECT (occurred_at AT TIME ZONE 'UTC')::date, user_key, count(*), min(occurred_at), max(occurred_at)
-    FROM ingest_new
-    WHERE user_key IS NOT NULL
-    GROUP BY 1, 2
-    ORDER BY 1, 2
+    SELECT * FROM unnest($1::date[], $2::text[], $3::int[], $4::timestamptz[], $5::timestamptz[])
     ON CONFLICT (day, user_key) DO UPDATE SET
         events = a.events + EXCLUDED.events,
         first_at = least(a.first_at, EXCLUDED.first_at),
@@ -51,58 +42,37 @@ WITH activity AS (
     RETURNING user_key, day, xmax = 0 AS created
 ), scoped AS (
     INSERT INTO activity_days (user_key, scope, day)
-    SELECT DISTINCT n.user_key, s.scope, (n.occurred_at AT TIME ZONE 'UTC')::date
-    FROM ingest_new n,
-         LATERAL (VALUES ('c:' || n.country), (CASE WHEN n.country IS NOT NULL THEN 'c:*' END),
-                         ('p:' || n.project_id)) AS s(scope)
-    WHERE n.user_key IS NOT NULL AND s.scope IS NOT NULL
-    ORDER BY 1, 2, 3
+    SELECT * FROM unnest($6::text[], $7::text[], $8::date[])
     ON CONFLICT DO NOTHING
     RETURNING user_key, scope, day
-), facts AS (
-    INSERT INTO ingest_facts (user_key, scope, day)
-    SELECT user_key, '', day FROM activity WHERE created
-    UNION ALL
-    SELECT user_key, scope, day FROM scoped
-    RETURNING 1
 ), milestones AS (
     INSERT INTO user_milestones AS m (user_key, signed_up_at, first_project_at, first_verdict_at)
-    SELECT user_key,
-           min(occurred_at) FILTER (WHERE event_name = 'user_signup'),
-           min(occurred_at) FILTER (WHERE event_name = 'project_created'),
-           min(occurred_at) FILTER (WHERE event_name = 'analysis_completed')
-    FROM ingest_new
-    WHERE user_key IS NOT NULL AND event_name IN ('user_signup', 'project_created', 'analysis_completed')
-    GROUP BY user_key
-    ORDER BY user_key
+    SELECT * FROM unnest($9::text[], $10::timestamptz[], $11::timestamptz[], $12::timestamptz[])
     ON CONFLICT (user_key) DO UPDATE SET
         signed_up_at = least(m.signed_up_at, EXCLUDED.signed_up_at),
         first_project_at = least(m.first_project_at, EXCLUDED.first_project_at),
         first_verdict_at = least(m.first_verdict_at, EXCLUDED.first_verdict_at)
-    RETURNING 1
 ), projects AS (
     INSERT INTO project_days AS p (day, project_id, events)
-    SELECT (occurred_at AT TIME ZONE 'UTC')::date, project_id, count(*)
-    FROM ingest_new
-    WHERE project_id IS NOT NULL
-    GROUP BY 1, 2
-    ORDER BY 1, 2
+    SELECT * FROM unnest($13::date[], $14::uuid[], $15::int[])
     ON CONFLICT (day, project_id) DO UPDATE SET events = p.events + EXCLUDED.events
-    RETURNING 1
 ), watermark AS (
-    INSERT INTO ingest_watermark AS w (last_received_at)
-    SELECT max(received_at) FROM ingest_new HAVING count(*) > 0
+    INSERT INTO ingest_watermark AS w (last_received_at) VALUES ($16::timestamptz)
     ON CONFLICT (id) DO UPDATE SET last_received_at = greatest(w.last_received_at, EXCLUDED.last_received_at)
-    RETURNING 1
 )
-SELECT (SELECT count(*) FROM activity) AS users, (SELECT count(*) FROM facts) AS facts
+SELECT user_key, ''::text AS scope, day FROM activity WHERE created
+UNION ALL
+SELECT user_key, scope, day FROM scoped
 
 -- name: add_active_user_changes
 -- What the new facts change in the rolling counts. For a user and scope, an active day A counts on the
 -- days [A, min(A + win - 1, next(A) - 1)], next(A) being the user's next active day in the scope. A new
 -- day A adds its own range; the old day P just before it (if any) loses the part of its range from A on.
 -- Lookups go no further than 60 days (the longest window): a day further away changes nothing.
-WITH new AS (
+-- $1-$3: the new facts (what add_facts returned), column by column.
+WITH facts AS MATERIALIZED (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::date[]) AS f(user_key, scope, day)
+), new AS (
     SELECT f.user_key, f.scope, f.day,
            (SELECT min(a.day) FROM activity_facts a
             WHERE a.user_key = f.user_key AND a.scope = f.scope AND a.day > f.day AND a.day <= f.day + 60)
@@ -110,19 +80,19 @@ WITH new AS (
            (SELECT max(a.day) FROM activity_facts a
             WHERE a.user_key = f.user_key AND a.scope = f.scope AND a.day < f.day AND a.day >= f.day - 60)
                AS prev_day
-    FROM ingest_facts f
+    FROM facts f
 ), prev_old AS (
     -- The previous day when it is an old one, and the old day that used to follow it.
     SELECT n.scope, n.prev_day AS day, n.day AS next_day,
            (SELECT min(a.day) FROM activity_facts a
             WHERE a.user_key = n.user_key AND a.scope = n.scope
               AND a.day > n.day AND a.day <= n.prev_day + 60
-              AND NOT EXISTS (SELECT 1 FROM ingest_facts x
+              AND NOT EXISTS (SELECT 1 FROM facts x
                               WHERE x.user_key = a.user_key AND x.scope = a.scope AND x.day = a.day))
                AS old_next
     FROM new n
     WHERE n.prev_day IS NOT NULL
-      AND NOT EXISTS (SELECT 1 FROM ingest_facts x
+      AND NOT EXISTS (SELECT 1 FROM facts x
                       WHERE x.user_key = n.user_key AND x.scope = n.scope AND x.day = n.prev_day)
 ), ranges AS (
     SELECT n.scope, w.win, n.day AS first, least(n.day + w.win - 1, n.next_day - 1) AS last, 1 AS sign
@@ -144,26 +114,35 @@ ORDER BY 1, 2, 3
 ON CONFLICT (scope, win, day) DO UPDATE SET delta = c.delta + EXCLUDED.delta
 
 -- name: merge_sessions
--- The batch's events make sessions of their own (gaps up to 30 minutes); each takes in the stored
--- sessions within 30 minutes of it, and the pieces that now touch become one session. session_days
--- loses the sessions taken in and gains the merged ones.
-WITH gaps AS (
-    SELECT user_key, occurred_at,
-           CASE WHEN occurred_at - lag(occurred_at) OVER w <= interval '30 minutes' THEN 0 ELSE 1 END AS starts
-    FROM ingest_new
-    WHERE user_key IS NOT NULL
-    WINDOW w AS (PARTITION BY user_key ORDER BY occurred_at)
-), numbered AS (
-    SELECT user_key, occurred_at, sum(starts) OVER (PARTITION BY user_key ORDER BY occurred_at) AS n
-    FROM gaps
-), own AS (
-    SELECT user_key, min(occurred_at) AS started_at, max(occurred_at) AS ended_at, count(*)::int AS events
-    FROM numbered GROUP BY user_key, n
+-- The batch's own sessions ($1-$4: user, start, end, events; summary.py cut them at gaps over 30
+-- minutes) each take in the stored sessions within 30 minutes of them, and the pieces that now touch
+-- become one session. session_days loses the sessions taken in and gains the merged ones.
+WITH own AS MATERIALIZED (
+    SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::int[])
+        AS o(user_key, started_at, ended_at, events)
+), touching AS (
+    -- A user's stored sessions are apart by more than 30 minutes, so those within 30 minutes of `o` are
+    -- the ones starting in (o.start - 30 min, o.end + 30 min] and, before those, only the latest one:
+    -- two probes of the primary key, which also give the rows' places for the delete.
+    SELECT DISTINCT t.ctid
+    FROM own o
+    CROSS JOIN LATERAL (
+        SELECT s.ctid FROM activity_sessions s
+        WHERE s.user_key = o.user_key
+          AND s.started_at > o.started_at - interval '30 minutes'
+          AND s.started_at <= o.ended_at + interval '30 minutes'
+        UNION ALL
+        SELECT b.ctid FROM (
+            SELECT s.ctid, s.ended_at FROM activity_sessions s
+            WHERE s.user_key = o.user_key AND s.started_at <= o.started_at - interval '30 minutes'
+            ORDER BY s.started_at DESC
+            LIMIT 1
+        ) b
+        WHERE b.ended_at >= o.started_at - interval '30 minutes'
+    ) t
 ), taken AS (
-    DELETE FROM activity_sessions s USING own o
-    WHERE s.user_key = o.user_key
-      AND s.ended_at >= o.started_at - interval '30 minutes'
-      AND s.started_at <= o.ended_at + interval '30 minutes'
+    DELETE FROM activity_sessions s
+    WHERE s.ctid = ANY (ARRAY(SELECT ctid FROM touching))
     RETURNING s.user_key, s.started_at, s.ended_at, s.events
 ), pieces AS (
     SELECT user_key, started_at, ended_at, events FROM own

@@ -1,0 +1,109 @@
+"""A batch's summary (what its new events add to the rollups) against hand-computed figures, across UTC
+days and time zones, and the memory of facts already stored."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta, timezone
+
+from seqpulse.common.messages import ProductEvent
+from seqpulse.ingest.events import Row, to_row
+from seqpulse.ingest.summary import KnownFacts, summarise
+
+T0 = datetime(2026, 11, 21, 23, 40, tzinfo=UTC)
+PARIS = timezone(timedelta(hours=1))
+PROJECT = uuid.UUID("00000000-0000-4000-8000-000000000001")
+ALICE, BOB = "a" * 32, "b" * 32
+
+
+def row(
+    at: datetime,
+    user: str | None = ALICE,
+    name: str = "user_login",
+    country: str | None = "FR",
+    project: uuid.UUID | None = PROJECT,
+) -> Row:
+    return to_row(
+        ProductEvent.model_validate(
+            {
+                "event_name": name,
+                "occurred_at": at,
+                "received_at": at + timedelta(seconds=1),
+                "user_key": user,
+                "country": country,
+                "project_id": project,
+            }
+        )
+    )
+
+
+def test_days_sessions_and_projects_are_cut_at_utc_midnight_and_at_gaps_over_30_minutes() -> None:
+    rows = [
+        row(T0),  # 23:40 UTC on the 21st
+        row(T0.astimezone(PARIS) + timedelta(minutes=30)),  # 00:10 UTC on the 22nd, written at +01:00
+        row(T0 + timedelta(minutes=60)),  # 00:40: 30 minutes after the last, same session
+        row(T0 + timedelta(minutes=91)),  # 01:11: 31 minutes after, a new session
+        row(T0 + timedelta(minutes=5), user=BOB, country=None, project=None),
+        row(T0, user=None),  # no user: counts for its project only
+    ]
+    s = summarise(rows)
+    assert list(zip(s.day_days, s.day_users, s.day_events, s.day_first, s.day_last, strict=True)) == [
+        (date(2026, 11, 21), ALICE, 1, T0, T0),
+        (date(2026, 11, 22), ALICE, 3, T0 + timedelta(minutes=30), T0 + timedelta(minutes=91)),
+        (date(2026, 11, 21), BOB, 1, T0 + timedelta(minutes=5), T0 + timedelta(minutes=5)),
+    ]
+    assert list(zip(s.session_users, s.session_starts, s.session_ends, s.session_events, strict=True)) == [
+        (ALICE, T0, T0 + timedelta(minutes=60), 3),
+        (ALICE, T0 + timedelta(minutes=91), T0 + timedelta(minutes=91), 1),
+        (BOB, T0 + timedelta(minutes=5), T0 + timedelta(minutes=5), 1),
+    ]
+    assert list(zip(s.project_days, s.project_ids, s.project_events, strict=True)) == [
+        (date(2026, 11, 21), PROJECT, 2),
+        (date(2026, 11, 22), PROJECT, 3),
+    ]
+    assert s.last_received_at == T0 + timedelta(minutes=91, seconds=1)
+    # Bob has neither a country nor a project: no scoped fact.
+    assert set(zip(s.fact_users, s.fact_scopes, s.fact_days, strict=True)) == {
+        (ALICE, scope, day)
+        for scope in ("c:FR", "c:*", f"p:{PROJECT}")
+        for day in (date(2026, 11, 21), date(2026, 11, 22))
+    }
+
+
+def test_first_steps_are_the_earliest_of_the_batch_whatever_the_order() -> None:
+    rows = [
+        row(T0 + timedelta(minutes=9), name="project_created"),
+        row(T0 + timedelta(minutes=3), name="project_created"),
+        row(T0, name="user_signup", user=BOB),
+        row(T0 + timedelta(minutes=1), name="verdict_viewed"),  # not a step
+    ]
+    s = summarise(rows)
+    assert list(zip(s.step_users, s.step_signup, s.step_project, s.step_verdict, strict=True)) == [
+        (ALICE, None, T0 + timedelta(minutes=3), None),
+        (BOB, T0, None, None),
+    ]
+
+
+def test_facts_already_known_are_left_out_and_the_memory_starts_over_when_full() -> None:
+    rows = [row(T0), row(T0, user=BOB, country="SE")]
+    known = KnownFacts(limit=4)
+    known.add([ALICE, ALICE], ["c:FR", "c:*"], [date(2026, 11, 21)] * 2)
+    s = summarise(rows, known)
+    assert sorted(zip(s.fact_users, s.fact_scopes, strict=True)) == [
+        (ALICE, f"p:{PROJECT}"),
+        (BOB, "c:*"),
+        (BOB, "c:SE"),
+        (BOB, f"p:{PROJECT}"),
+    ]
+    # Daily activity is summed whatever the memory holds: its counters change with every event.
+    assert s.day_users == [ALICE, BOB]
+    known.add(s.fact_users, s.fact_scopes, s.fact_days)  # 2 + 4 > 4: forgets, then holds these 4
+    assert len(known) == 4
+    assert (ALICE, "c:FR", date(2026, 11, 21)) not in known
+    assert (BOB, "c:SE", date(2026, 11, 21)) in known
+
+
+def test_an_empty_batch_sums_to_nothing() -> None:
+    s = summarise([])
+    assert s.day_users == s.fact_users == s.session_users == s.project_ids == []
+    assert s.last_received_at is None
