@@ -97,10 +97,17 @@ class PullFetcher:
         elif status == "100":  # an idle heartbeat
             return
         else:
-            # 404 / 408: nothing (more) to deliver before the request expired; 409 "Message Size Exceeds
-            # MaxBytes": the request's bytes are used up. Anything else is a failure.
             self._owed = 0
             description = (msg.headers or {}).get("Description", "")
-            if status not in ("404", "408") and not (status == "409" and "MaxBytes" in description):
+            if not _normal_end(status, description):
                 self._failure = f"{status} {description}".strip()
         self._arrived.set()
+
+
+def _normal_end(status: str, description: str) -> bool:
+    """How a pull request ends when nothing went wrong: 404 / 408, nothing (more) to deliver before it
+    expired; 409 "Message Size Exceeds MaxBytes", its bytes used up; 409 "Batch Completed", every message
+    asked for delivered (sent for requests with a byte limit, as all of these are)."""
+    if status in ("404", "408"):
+        return True
+    return status == "409" and ("MaxBytes" in description or description == "Batch Completed")
