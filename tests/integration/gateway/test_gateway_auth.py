@@ -114,8 +114,11 @@ async def test_ci_routes_need_a_valid_api_key(gw: Harness) -> None:
     response = await gw.client.post(
         "/deployments/trigger", json={"env": "prod"}, headers={"X-API-Key": "SP_nope"}
     )
-    assert response.status == 401
-    assert (await response.json(content_type=None))["detail"] == "Invalid API key"
+    body = await response.json(content_type=None)
+    assert (response.status, body["detail"]) == (401, "Invalid API key")
+    assert body["errors"] == [
+        {"field": "X-API-Key", "reason": "is not a live key of any project (revoked, rotated or mistyped)"}
+    ]
     assert await gw.counts() == before
 
 

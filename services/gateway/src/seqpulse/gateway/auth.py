@@ -115,7 +115,12 @@ async def authenticate_project(conn: repo.Conn, request: web.Request) -> tuple[P
         raise unauthorized("Missing API key", field="X-API-Key", reason="is required", scheme=None)
     found = await repo.project_by_api_key(conn, digest(key))
     if found is None:
-        raise unauthorized("Invalid API key", scheme=None)
+        raise unauthorized(
+            "Invalid API key",
+            field="X-API-Key",
+            reason="is not a live key of any project (revoked, rotated or mistyped)",
+            scheme=None,
+        )
     return found
 
 
