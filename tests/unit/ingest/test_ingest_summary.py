@@ -47,23 +47,23 @@ def test_days_sessions_and_projects_are_cut_at_utc_midnight_and_at_gaps_over_30_
         row(T0, user=None),  # no user: counts for its project only
     ]
     s = summarise(rows)
-    assert list(zip(s.day_days, s.day_users, s.day_events, s.day_first, s.day_last, strict=True)) == [
+    assert s.user_days == [
         (date(2026, 11, 21), ALICE, 1, T0, T0),
         (date(2026, 11, 22), ALICE, 3, T0 + timedelta(minutes=30), T0 + timedelta(minutes=91)),
         (date(2026, 11, 21), BOB, 1, T0 + timedelta(minutes=5), T0 + timedelta(minutes=5)),
     ]
-    assert list(zip(s.session_users, s.session_starts, s.session_ends, s.session_events, strict=True)) == [
+    assert s.sessions == [
         (ALICE, T0, T0 + timedelta(minutes=60), 3),
         (ALICE, T0 + timedelta(minutes=91), T0 + timedelta(minutes=91), 1),
         (BOB, T0 + timedelta(minutes=5), T0 + timedelta(minutes=5), 1),
     ]
-    assert list(zip(s.project_days, s.project_ids, s.project_events, strict=True)) == [
+    assert s.project_days == [
         (date(2026, 11, 21), PROJECT, 2),
         (date(2026, 11, 22), PROJECT, 3),
     ]
     assert s.last_received_at == T0 + timedelta(minutes=91, seconds=1)
     # Bob has neither a country nor a project: no scoped fact.
-    assert set(zip(s.fact_users, s.fact_scopes, s.fact_days, strict=True)) == {
+    assert set(s.facts) == {
         (ALICE, scope, day)
         for scope in ("c:FR", "c:*", f"p:{PROJECT}")
         for day in (date(2026, 11, 21), date(2026, 11, 22))
@@ -78,7 +78,7 @@ def test_first_steps_are_the_earliest_of_the_batch_whatever_the_order() -> None:
         row(T0 + timedelta(minutes=1), name="verdict_viewed"),  # not a step
     ]
     s = summarise(rows)
-    assert list(zip(s.step_users, s.step_signup, s.step_project, s.step_verdict, strict=True)) == [
+    assert s.steps == [
         (ALICE, None, T0 + timedelta(minutes=3), None),
         (BOB, T0, None, None),
     ]
@@ -87,17 +87,17 @@ def test_first_steps_are_the_earliest_of_the_batch_whatever_the_order() -> None:
 def test_facts_already_known_are_left_out_and_the_memory_starts_over_when_full() -> None:
     rows = [row(T0), row(T0, user=BOB, country="SE")]
     known = KnownFacts(limit=4)
-    known.add([ALICE, ALICE], ["c:FR", "c:*"], [date(2026, 11, 21)] * 2)
+    known.add([(ALICE, "c:FR", date(2026, 11, 21)), (ALICE, "c:*", date(2026, 11, 21))])
     s = summarise(rows, known)
-    assert sorted(zip(s.fact_users, s.fact_scopes, strict=True)) == [
+    assert sorted((user, scope) for user, scope, _ in s.facts) == [
         (ALICE, f"p:{PROJECT}"),
         (BOB, "c:*"),
         (BOB, "c:SE"),
         (BOB, f"p:{PROJECT}"),
     ]
     # Daily activity is summed whatever the memory holds: its counters change with every event.
-    assert s.day_users == [ALICE, BOB]
-    known.add(s.fact_users, s.fact_scopes, s.fact_days)  # 2 + 4 > 4: forgets, then holds these 4
+    assert [user for _, user, *_ in s.user_days] == [ALICE, BOB]
+    known.add(s.facts)  # 2 + 4 > 4: forgets, then holds these 4
     assert len(known) == 4
     assert (ALICE, "c:FR", date(2026, 11, 21)) not in known
     assert (BOB, "c:SE", date(2026, 11, 21)) in known
@@ -105,5 +105,5 @@ def test_facts_already_known_are_left_out_and_the_memory_starts_over_when_full()
 
 def test_an_empty_batch_sums_to_nothing() -> None:
     s = summarise([])
-    assert s.day_users == s.fact_users == s.session_users == s.project_ids == []
+    assert [s.user_days, s.facts, s.steps, s.project_days, s.sessions] == [[], [], [], [], []]
     assert s.last_received_at is None

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 
@@ -15,7 +14,7 @@ from seqpulse.common.db.pool import Conn, Pool
 from seqpulse.common.db.queries import Queries
 from seqpulse.ingest.events import COLUMNS, Row
 from seqpulse.ingest.partitions import partition_day
-from seqpulse.ingest.summary import KnownFacts, summarise
+from seqpulse.ingest.summary import KnownFacts, columns, summarise
 
 Q = Queries(Path(__file__).with_name("queries.sql"))
 R = Queries(Path(__file__).with_name("rollups.sql"))
@@ -53,10 +52,10 @@ class IngestRepository:
             await conn.execute(R.lock_rollups)
             facts = await conn.fetch(R.add_facts, *summary.facts_args())
             if facts:
-                await conn.execute(R.add_active_user_changes, *_columns(facts, 3))
+                await conn.execute(R.add_active_user_changes, *columns(facts, 3))
             await conn.execute(R.merge_sessions, *summary.sessions_args())
-        self.known.add(summary.fact_users, summary.fact_scopes, summary.fact_days)
-        return Written(len(new), len(summary.day_users))
+        self.known.add(summary.facts)
+        return Written(len(new), len(summary.user_days))
 
     async def _insert(self, conn: Conn, rows: Sequence[Row]) -> Sequence[Row]:
         """The rows this transaction stored. Straight COPY into the table first, as a batch is usually all
@@ -122,8 +121,3 @@ class IngestRepository:
 
 def _key_order(row: Row) -> tuple[int, datetime]:
     return row[0].int, row[1]
-
-
-def _columns(records: Sequence[asyncpg.Record], width: int) -> list[list[Any]]:
-    """Records as `width` columns, for `unnest`."""
-    return [[record[i] for record in records] for i in range(width)]

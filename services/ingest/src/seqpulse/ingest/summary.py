@@ -1,6 +1,6 @@
 """What a batch's new events add to the Founder View's rollups, worked out in Python before the database
 is asked (ADR 0009): the statements of rollups.sql then read a few hundred summed rows instead of
-grouping a thousand events each. Pure: rows in, columns out."""
+grouping a thousand events each. Pure: rows in, summed rows out."""
 
 from __future__ import annotations
 
@@ -20,60 +20,47 @@ SESSION_GAP = timedelta(minutes=30)
 MILESTONES = ("user_signup", "project_created", "analysis_completed")
 
 
+UserDay = tuple[date, str, int, datetime, datetime]  # day, user, events, first, last
+Fact = tuple[str, str, date]  # user, scope, day
+Steps = tuple[str, datetime | None, datetime | None, datetime | None]  # user, sign-up, project, verdict
+ProjectDay = tuple[date, UUID, int]  # day, project, events
+Session = tuple[str, datetime, datetime, int]  # user, start, end, events
+
+
 @dataclass(slots=True)
 class BatchSummary:
-    """The rollups' inputs, column by column (each list one `unnest` argument of rollups.sql)."""
+    """The rollups' inputs, a list of rows per table; sent to rollups.sql column by column (`unnest`)."""
 
-    # user_daily_activity: one entry per (UTC day, user) of the batch.
-    day_days: list[date] = field(default_factory=list)
-    day_users: list[str] = field(default_factory=list)
-    day_events: list[int] = field(default_factory=list)
-    day_first: list[datetime] = field(default_factory=list)
-    day_last: list[datetime] = field(default_factory=list)
-    # activity_days: the scoped (user, scope, day) facts, each once.
-    fact_users: list[str] = field(default_factory=list)
-    fact_scopes: list[str] = field(default_factory=list)
-    fact_days: list[date] = field(default_factory=list)
+    # user_daily_activity: one row per (UTC day, user) of the batch.
+    user_days: list[UserDay] = field(default_factory=list)
+    # activity_days: the scoped facts, each once.
+    facts: list[Fact] = field(default_factory=list)
     # user_milestones: a user's first sign-up, project and verdict within the batch (None: not in it).
-    step_users: list[str] = field(default_factory=list)
-    step_signup: list[datetime | None] = field(default_factory=list)
-    step_project: list[datetime | None] = field(default_factory=list)
-    step_verdict: list[datetime | None] = field(default_factory=list)
+    steps: list[Steps] = field(default_factory=list)
     # project_days: events per (UTC day, project).
-    project_days: list[date] = field(default_factory=list)
-    project_ids: list[UUID] = field(default_factory=list)
-    project_events: list[int] = field(default_factory=list)
+    project_days: list[ProjectDay] = field(default_factory=list)
     # The batch's own sessions (gaps up to SESSION_GAP), before merging with the stored ones.
-    session_users: list[str] = field(default_factory=list)
-    session_starts: list[datetime] = field(default_factory=list)
-    session_ends: list[datetime] = field(default_factory=list)
-    session_events: list[int] = field(default_factory=list)
+    sessions: list[Session] = field(default_factory=list)
     last_received_at: datetime | None = None
 
     def facts_args(self) -> tuple[Any, ...]:
         """The arguments of rollups.sql's `add_facts`, in order."""
         return (
-            self.day_days,
-            self.day_users,
-            self.day_events,
-            self.day_first,
-            self.day_last,
-            self.fact_users,
-            self.fact_scopes,
-            self.fact_days,
-            self.step_users,
-            self.step_signup,
-            self.step_project,
-            self.step_verdict,
-            self.project_days,
-            self.project_ids,
-            self.project_events,
+            *columns(self.user_days, 5),
+            *columns(self.facts, 3),
+            *columns(self.steps, 4),
+            *columns(self.project_days, 3),
             self.last_received_at,
         )
 
     def sessions_args(self) -> tuple[Any, ...]:
         """The arguments of rollups.sql's `merge_sessions`, in order."""
-        return (self.session_users, self.session_starts, self.session_ends, self.session_events)
+        return columns(self.sessions, 4)
+
+
+def columns(rows: Sequence[Sequence[Any]], width: int) -> tuple[list[Any], ...]:
+    """Rows of `width` values as `width` columns."""
+    return tuple([row[i] for row in rows] for i in range(width))
 
 
 class KnownFacts:
@@ -84,19 +71,19 @@ class KnownFacts:
 
     def __init__(self, limit: int = 500_000) -> None:
         self.limit = limit
-        self._facts: set[tuple[str, str, date]] = set()
+        self._facts: set[Fact] = set()
 
-    def __contains__(self, fact: tuple[str, str, date]) -> bool:
+    def __contains__(self, fact: Fact) -> bool:
         return fact in self._facts
 
     def __len__(self) -> int:
         return len(self._facts)
 
-    def add(self, users: Sequence[str], scopes: Sequence[str], days: Sequence[date]) -> None:
+    def add(self, facts: Sequence[Fact]) -> None:
         """Remember facts now committed."""
-        if len(self._facts) + len(users) > self.limit:
+        if len(self._facts) + len(facts) > self.limit:
             self._facts.clear()
-        self._facts.update(zip(users, scopes, days, strict=True))
+        self._facts.update(facts)
 
 
 def summarise(rows: Sequence[Row], known: KnownFacts | None = None) -> BatchSummary:
@@ -104,7 +91,7 @@ def summarise(rows: Sequence[Row], known: KnownFacts | None = None) -> BatchSumm
     scoped facts in `known`."""
     out = BatchSummary()
     times: dict[str, list[datetime]] = defaultdict(list)  # each user's event times
-    facts: set[tuple[str, str, date]] = set()
+    facts: set[Fact] = set()
     projects: dict[tuple[date, UUID], int] = defaultdict(int)
     steps: dict[str, list[datetime | None]] = {}
     scopes: dict[object, str] = {}  # a project's or a country's scope, spelt once per batch
@@ -138,19 +125,9 @@ def summarise(rows: Sequence[Row], known: KnownFacts | None = None) -> BatchSumm
         _add_sessions(out, user, moments)
     if known is not None and len(known):
         facts = {fact for fact in facts if fact not in known}
-    for user, scope, day in facts:  # in no order: the rollup stage runs alone (the rollup lock)
-        out.fact_users.append(user)
-        out.fact_scopes.append(scope)
-        out.fact_days.append(day)
-    for (day, project), count in sorted(projects.items()):
-        out.project_days.append(day)
-        out.project_ids.append(project)
-        out.project_events.append(count)
-    for user, (signup, first_project, verdict) in sorted(steps.items()):
-        out.step_users.append(user)
-        out.step_signup.append(signup)
-        out.step_project.append(first_project)
-        out.step_verdict.append(verdict)
+    out.facts = list(facts)  # in no order: the rollup stage runs alone (the rollup lock)
+    out.project_days = [(day, project, count) for (day, project), count in sorted(projects.items())]
+    out.steps = [(user, first[0], first[1], first[2]) for user, first in sorted(steps.items())]
     return out
 
 
@@ -162,11 +139,7 @@ def _add_days(out: BatchSummary, user: str, moments: list[datetime]) -> None:
         next_day = utc_day(moments[i]) if i < len(moments) else None
         if next_day == day:
             continue
-        out.day_days.append(day)
-        out.day_users.append(user)
-        out.day_events.append(i - start)
-        out.day_first.append(moments[start])
-        out.day_last.append(moments[i - 1])
+        out.user_days.append((day, user, i - start, moments[start], moments[i - 1]))
         if next_day is not None:
             start, day = i, next_day
 
@@ -177,8 +150,5 @@ def _add_sessions(out: BatchSummary, user: str, moments: list[datetime]) -> None
     for i in range(1, len(moments) + 1):
         if i < len(moments) and moments[i] - moments[i - 1] <= SESSION_GAP:
             continue
-        out.session_users.append(user)
-        out.session_starts.append(moments[start])
-        out.session_ends.append(moments[i - 1])
-        out.session_events.append(i - start)
+        out.sessions.append((user, moments[start], moments[i - 1], i - start))
         start = i
