@@ -95,10 +95,7 @@ def summarise(rows: Sequence[Row], known: KnownFacts | None = None) -> BatchSumm
     projects: dict[tuple[date, UUID], int] = defaultdict(int)
     steps: dict[str, list[datetime | None]] = {}
     scopes: dict[object, str] = {}  # a project's or a country's scope, spelt once per batch
-    last_received: datetime | None = None
-    for _id, occurred, received, name, user, project, _plan, country, _source, _props in rows:
-        if last_received is None or received > last_received:
-            last_received = received
+    for _id, occurred, _received, name, user, project, _plan, country, _source, _props in rows:
         day = utc_day(occurred)
         if project is not None:
             projects[(day, project)] += 1
@@ -118,12 +115,12 @@ def summarise(rows: Sequence[Row], known: KnownFacts | None = None) -> BatchSumm
             current = firsts[slot]
             if current is None or occurred < current:
                 firsts[slot] = occurred
-    out.last_received_at = last_received
+    out.last_received_at = max((row[2] for row in rows), default=None)
     for user, moments in times.items():
         moments.sort()
         _add_days(out, user, moments)
         _add_sessions(out, user, moments)
-    if known is not None and len(known):
+    if known:
         facts = {fact for fact in facts if fact not in known}
     out.facts = list(facts)  # in no order: the rollup stage runs alone (the rollup lock)
     out.project_days = [(day, project, count) for (day, project), count in sorted(projects.items())]
