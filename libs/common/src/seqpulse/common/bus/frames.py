@@ -20,7 +20,7 @@ import orjson
 from nats.aio.msg import Msg
 from pydantic import TypeAdapter, ValidationError
 
-from seqpulse.common.messages.base import Message
+from seqpulse.common.messages.base import Encoded, Message
 
 M = TypeVar("M", bound=Message)
 FRAME_HEADER = "SeqPulse-Frame"
@@ -71,16 +71,24 @@ def build_frames(messages: Sequence[Message], prefix: str, max_bytes: int) -> li
             if len(data) <= max_bytes:
                 frames.append(Frame(subject, data, _frame_id([m.message_id for m in group]), len(group)))
                 continue
-        frames += _split(subject, group, max_bytes)
+        frames += _split(subject, [(m.message_id, m.to_bytes()) for m in group], max_bytes)
     return frames
 
 
-def _split(subject: str, group: list[Message], max_bytes: int) -> list[Frame]:
+def frame_encoded(messages: Sequence[Encoded], max_bytes: int) -> list[Frame]:
+    """`build_frames` for messages serialised by their producer: grouped by subject, in order, and a group
+    that fits is one frame with the id its models' frame would have."""
+    by_subject: dict[str, list[tuple[str, bytes]]] = {}
+    for message in messages:
+        by_subject.setdefault(message.subject, []).append((message.msg_id, message.data))
+    return [frame for subject, group in by_subject.items() for frame in _split(subject, group, max_bytes)]
+
+
+def _split(subject: str, group: list[tuple[str, bytes]], max_bytes: int) -> list[Frame]:
     frames: list[Frame] = []
     chunk: list[tuple[str, bytes]] = []
     size = 1  # "[", then each message and the "," or "]" after it
-    for message in group:
-        item = (message.message_id, message.to_bytes())
+    for item in group:
         if chunk and (size + len(item[1]) + 1 > max_bytes or len(chunk) >= MAX_FRAME_MESSAGES):
             frames.append(_frame(subject, chunk))
             chunk, size = [], 1

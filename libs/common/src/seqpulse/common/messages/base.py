@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import ClassVar, Self
+from typing import ClassVar, NamedTuple, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -47,6 +47,16 @@ class Message(BaseModel):
     @classmethod
     def from_bytes(cls, data: bytes) -> Self:
         return cls.model_validate_json(data)
+
+
+class Encoded(NamedTuple):
+    """A message its producer serialised itself (its subject, its id, its JSON), for a hot path where
+    building the model only to serialise it would cost more than the rest: see `ProductEvent.encode`.
+    (A tuple: a frozen dataclass took as long to make as the JSON.)"""
+
+    subject: str
+    msg_id: str
+    data: bytes
 
 
 def subject_for(prefix: str, area: str, version: int, event: str) -> str:

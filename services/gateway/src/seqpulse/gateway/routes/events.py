@@ -19,10 +19,11 @@ from aiohttp import web
 
 from seqpulse.common.bus.client import Bus
 from seqpulse.common.logging import get_logger
-from seqpulse.common.messages.product import Plan, ProductEvent
+from seqpulse.common.messages.base import Encoded
+from seqpulse.common.messages.product import Plan
 from seqpulse.gateway import repository as repo
 from seqpulse.gateway.auth import COOKIE, authenticate_project, authenticate_user, digest
-from seqpulse.gateway.event_intake import Sender, judge_all, parse_items, validate_item
+from seqpulse.gateway.event_intake import Sender, check_all, judge_all, parse_items
 from seqpulse.gateway.problems import Problem, unauthorized
 from seqpulse.gateway.records import ProjectRow
 from seqpulse.gateway.resources import Resources
@@ -70,12 +71,12 @@ class ApiKeyCache:
         self._entries[key_hash] = (now + self.ttl, project)
 
 
-async def publish_all(bus: Bus, events: Sequence[ProductEvent]) -> None:
+async def publish_all(bus: Bus, events: Sequence[Encoded]) -> None:
     """Publish every event and wait for JetStream's acks; 503 if NATS fails or does not ack in time."""
     if not bus.nc.is_connected:
         raise _unavailable("not connected")
     try:
-        await bus.publish_many(events, timeout=PUBLISH_ACK_TIMEOUT)
+        await bus.publish_encoded(events, timeout=PUBLISH_ACK_TIMEOUT)
     except (nats.errors.Error, nats.js.errors.Error, TimeoutError) as exc:
         raise _unavailable(f"{type(exc).__name__}: {exc}") from exc
 
@@ -108,18 +109,19 @@ def operations(res: Resources) -> list[Operation]:
 
     async def post(request: web.Request) -> web.Response:
         raw = await request.read()
+        received_at = datetime.now(UTC)
         plans: dict[uuid.UUID, Plan] = {}
         sender: Sender
         if "X-API-Key" in request.headers:
             # The hot path (applications): with the key's project remembered, no database round trip.
             sender = await project_of_key(request)
             items, batched = parse_items(raw)
-            checked = [validate_item(item) for item in items]
+            checked = check_all(items, received_at)
         elif "Authorization" in request.headers or COOKIE in request.cookies:
             async with res.pool.acquire() as conn:
                 sender = await authenticate_user(conn, request, "write")
                 items, batched = parse_items(raw)
-                checked = [validate_item(item) for item in items]
+                checked = check_all(items, received_at)
                 named = {c.project_id for c in checked if isinstance(c, EventRequest) and c.project_id}
                 if named:
                     plans = await repo.project_plans_visible(conn, sorted(named), sender)
@@ -136,7 +138,8 @@ def operations(res: Resources) -> list[Operation]:
             plans,
             key=res.settings.pseudonym_key,
             country=res.country(request),  # the only use of the client's address
-            received_at=datetime.now(UTC),
+            received_at=received_at,
+            prefix=res.bus.prefix,
         )
         answer = EventsAcceptedResponse(
             accepted=len(accepted),
