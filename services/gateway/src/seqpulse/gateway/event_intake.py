@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -63,7 +64,7 @@ def parse_items(raw: bytes) -> tuple[list[object], bool]:
 _EVENTS: TypeAdapter[list[EventRequest]] = TypeAdapter(list[EventRequest])
 
 
-def check_all(items: list[object], now: datetime) -> list[EventRequest | Errors]:
+def check_all(items: Sequence[object], now: datetime) -> list[EventRequest | Errors]:
     """Each event validated against `EventRequest`: the whole list in one pydantic-core call when every
     event is valid (the usual case), event by event to tell each bad one's reasons otherwise."""
     try:
