@@ -14,6 +14,7 @@ from seqpulse.common.bus.client import Bus
 from seqpulse.common.config import CommonSettings
 from seqpulse.common.db.pool import Pool, create_pool
 from seqpulse.common.logging import configure_logging, get_logger
+from seqpulse.common.runtime.heap import settle_heap
 from seqpulse.common.telemetry.metrics import metrics_handler
 
 log = get_logger(__name__)
@@ -146,6 +147,7 @@ async def run_service(
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop_requested.set)
     await service.start()
+    settle_heap()
     runner = web.AppRunner(http_app or health_app(service), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
