@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
-import nats
 import orjson
 from aiohttp import web
 
@@ -182,20 +181,11 @@ async def _measure(args: argparse.Namespace, stack: Stack, dsn: str) -> dict[str
                 (cpu_seconds(pid) - cpu_before) * 1000 / max(1, len(outcome.latencies))
             )
             rounds[name].append(outcome)
-        published = await _published(stack)
+        published = await stack.events_on_stream()
     finally:
         stop(gateway)
         stop(bare)
     return _figures(args, rounds, published, warm["gateway"].outcomes.get("202", 0))
-
-
-async def _published(stack: Stack) -> int:
-    nc = await nats.connect(stack.nats_url)
-    try:
-        info = await nc.jetstream().stream_info(f"{stack.prefix.upper()}_EVENTS")
-        return int(info.state.messages)
-    finally:
-        await nc.close()
 
 
 def _figures(

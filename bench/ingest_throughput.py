@@ -38,7 +38,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
-import nats
 import orjson
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
@@ -252,12 +251,7 @@ async def set_up_events_published(stack: Stack, pool: Pool, timeout: float = 30.
             if time.perf_counter() > deadline:
                 raise RuntimeError("the gateway's outbox was not relayed in time")
             await asyncio.sleep(0.1)
-    nc = await nats.connect(stack.nats_url)
-    try:
-        info = await nc.jetstream().stream_info(f"{stack.prefix.upper()}_EVENTS")
-        return int(info.state.messages)
-    finally:
-        await nc.close()
+    return await stack.events_on_stream()
 
 
 async def truncate(pool: Pool) -> None:

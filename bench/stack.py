@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
+import nats
 
 from seqpulse.common.bus import Bus
 from seqpulse.common.db.migrate import migrate
@@ -49,6 +50,15 @@ class Stack:
         finally:
             await conn.close()
         return dsn
+
+    async def events_on_stream(self) -> int:
+        """Messages on the EVENTS stream (a frame counts once)."""
+        nc = await nats.connect(self.nats_url)
+        try:
+            info = await nc.jetstream().stream_info(f"{self.prefix.upper()}_EVENTS")
+            return int(info.state.messages)
+        finally:
+            await nc.close()
 
     async def apply_bus(self) -> None:
         bus = await Bus.connect(self.nats_url, self.prefix, name="bench-setup")

@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-import orjson
 from pydantic import TypeAdapter, ValidationError
 
 from seqpulse.common.messages.base import Encoded
@@ -24,6 +23,7 @@ from seqpulse.common.messages.product import (
 )
 from seqpulse.gateway.problems import Problem, bad_request
 from seqpulse.gateway.records import Principal, ProjectRow
+from seqpulse.gateway.routes import json_object
 from seqpulse.gateway.schemas.events import MAX_BATCH, PATTERN_RULES, RFC3339_RULE, EventRequest
 
 Errors = list[tuple[str, str]]
@@ -33,14 +33,11 @@ Sender = ProjectRow | Principal
 
 def parse_items(raw: bytes) -> tuple[list[object], bool]:
     """The events of the body and whether it was a batch; 400/413/422 for a body that holds none."""
-    if not raw.strip():
-        raise bad_request("body", 'an event object or {"events": [...]} is required')
-    try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise bad_request("body", f"is not valid JSON ({exc})") from None
-    if not isinstance(data, dict):
-        raise bad_request("body", 'must be a JSON object: one event, or {"events": [...]}')
+    data = json_object(
+        raw,
+        missing='an event object or {"events": [...]} is required',
+        wrong='must be a JSON object: one event, or {"events": [...]}',
+    )
     if "events" not in data:
         return [data], False
     if extra := sorted(set(data) - {"events"}):

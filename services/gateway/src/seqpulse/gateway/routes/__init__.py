@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 import orjson
 from aiohttp import web
@@ -41,16 +41,23 @@ class Operation:
 
 async def read_json(request: web.Request, model: type[M]) -> M:
     """Parse and validate a JSON body: 400 on malformed JSON (field `body`), 422 per invalid field."""
-    raw = await request.read()
+    return validate(model, json_object(await request.read()))
+
+
+def json_object(
+    raw: bytes, *, missing: str = "a JSON object is required", wrong: str = "must be a JSON object"
+) -> dict[str, Any]:
+    """The body as a JSON object, or 400 on field `body`: `missing` for an empty body, `wrong` for JSON
+    that is not an object."""
     if not raw.strip():
-        raise bad_request("body", "a JSON object is required")
+        raise bad_request("body", missing)
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise bad_request("body", f"is not valid JSON ({exc})") from None
     if not isinstance(data, dict):
-        raise bad_request("body", "must be a JSON object")
-    return validate(model, data)
+        raise bad_request("body", wrong)
+    return data
 
 
 def validate(model: type[M], data: object) -> M:
