@@ -10,9 +10,10 @@ Three paths, one after the other on one stack (NATS and a durable Postgres), the
    (`SEQPULSE_INGEST_BATCH_SIZE` = `--batch`) as in production. The client POSTs the events to
    `/events` in batches of at most 1000 with the projects' API keys, 4 requests in flight, and the clock
    runs from the first POST until the ingest process's `/metrics` (polled every 50 ms, which costs the
-   database nothing) has handled them all. Every POST must answer 202 with all its events accepted.
+   database nothing) has handled them all and folded every stored one into the rollups. Every POST must
+   answer 202 with all its events accepted.
 3. Capacity (informative): the same events under new ids already on JetStream, drained by an in-process
-   `IngestService` (the same code the process runs) from its start until all are stored.
+   `IngestService` (the same code the process runs) from its start until all are stored and folded.
 
 The events (`bench/event_corpus.py`): `--users` users, each with one country (about 10% none) and one or two
 of `--projects` projects, over the last 36 hours, the nine known event names with their documented
@@ -80,13 +81,15 @@ class Posted:
 
 @dataclass(frozen=True, slots=True)
 class Handled:
-    """The ingest process's `seqpulse_ingest_events_total` by outcome, and its batch count."""
+    """The ingest process's `seqpulse_ingest_events_total` by outcome, its batch count, and the events
+    it folded into the rollups (`seqpulse_ingest_folded_events_total`)."""
 
     stored: float = 0.0
     duplicate: float = 0.0
     rejected: float = 0.0
     dropped: float = 0.0
     batches: float = 0.0
+    folded: float = 0.0
 
     @property
     def total(self) -> float:
@@ -150,19 +153,22 @@ async def handled(http: aiohttp.ClientSession, metrics_url: str) -> Handled:
                 values[sample.labels["outcome"]] = sample.value
             elif sample.name == "seqpulse_ingest_batch_size_events_count":
                 values["batches"] = sample.value
-    return Handled(
-        *(values.get(name, 0.0) for name in ("stored", "duplicate", "rejected", "dropped", "batches"))
-    )
+            elif sample.name == "seqpulse_ingest_folded_events_total":
+                values["folded"] = sample.value
+    names = ("stored", "duplicate", "rejected", "dropped", "batches", "folded")
+    return Handled(*(values.get(name, 0.0) for name in names))
 
 
 async def wait_handled(
     metrics_url: str, at_least: float, deadline: float, posting: asyncio.Task[Posted] | None = None
 ) -> Handled:
-    """Poll until the process has handled `at_least` events, the deadline passes, or a POST failed."""
+    """Poll until the process has handled `at_least` events and folded every one it stored (it is the only
+    replica), the deadline passes, or a POST failed."""
     async with aiohttp.ClientSession() as http:
         while True:
             now = await handled(http, metrics_url)
-            if now.total >= at_least or time.perf_counter() > deadline:
+            done = now.total >= at_least and now.folded >= now.stored
+            if done or time.perf_counter() > deadline:
                 return now
             if posting is not None and posting.done():
                 posted = posting.result()  # raises what the client raised
@@ -188,14 +194,19 @@ def stored_so_far() -> float:
     return REGISTRY.get_sample_value("seqpulse_ingest_events_total", {"outcome": "stored"}) or 0.0
 
 
+def folded_so_far() -> float:
+    return REGISTRY.get_sample_value("seqpulse_ingest_folded_events_total") or 0.0
+
+
 async def capacity(stack: Stack, dsn: str, n: int, batch: int, limit: float) -> tuple[float, int]:
-    """An in-process service on the published backlog: seconds until all `n` are committed, batches."""
+    """An in-process service on the published backlog: seconds until all `n` are committed and folded,
+    batches."""
     service = IngestService(
         IngestSettings(
             database_url=dsn, nats_url=stack.nats_url, bus_prefix=stack.prefix, ingest_batch_size=batch
         )
     )
-    before = stored_so_far()
+    before, folded_before = stored_so_far(), folded_so_far()
     await service.start()
     # As `seqpulse-ingest` does once started; here it also keeps the bench's own data (the events, twice)
     # out of the collector's walks, which otherwise cost the in-process service a third of its speed.
@@ -204,7 +215,8 @@ async def capacity(stack: Stack, dsn: str, n: int, batch: int, limit: float) -> 
     try:
         while True:  # polls the service's own counter: it costs the database nothing
             elapsed = time.perf_counter() - started
-            if stored_so_far() - before >= n or elapsed > limit:
+            done = stored_so_far() - before >= n and folded_so_far() - folded_before >= n
+            if done or elapsed > limit:
                 break
             await asyncio.sleep(0.01)
     finally:

@@ -20,6 +20,7 @@ from seqpulse.common.messages.product import pseudonymise
 from seqpulse.ingest.app import IngestService
 from seqpulse.ingest.config import IngestSettings
 from seqpulse.ingest.partitions import Clock, utc_now
+from tests.support import eventually
 
 ANALYTICS_KEY = b"test-analytics-key-0123456789abcdef"
 
@@ -58,7 +59,11 @@ class Ingest:
     services: list[IngestService] = field(default_factory=list)
 
     async def start(self, *, clock: Clock = utc_now, **settings: Any) -> IngestService:
-        options = {"ingest_batch_max_wait_seconds": 0.1, "db_pool_max": 4} | settings
+        options = {
+            "ingest_batch_max_wait_seconds": 0.1,
+            "ingest_rollup_interval_seconds": 0.05,
+            "db_pool_max": 4,
+        } | settings
         service = IngestService(IngestSettings(**self.env, **options), clock=clock)
         await service.start()
         self.services.append(service)
@@ -82,7 +87,20 @@ class Ingest:
     async def has_stored(self, n: int) -> bool:
         return await self.stored() >= n
 
+    async def backlog(self) -> int:
+        """Batch summaries committed and not folded into the rollups yet."""
+        return int((await self.fetch("SELECT count(*) AS n FROM rollup_backlog"))[0]["n"])
+
+    async def folded(self) -> None:
+        """Waits until the rollup stage has folded every summary committed (the rollups are complete)."""
+        await eventually(lambda: self._backlog_empty())
+
+    async def _backlog_empty(self) -> bool:
+        return await self.backlog() == 0
+
     async def activity(self) -> dict[tuple[date, str], int]:
+        """The daily activity, once every committed summary is folded."""
+        await self.folded()
         rows = await self.fetch("SELECT day, user_key, events FROM user_daily_activity")
         return {(r["day"], r["user_key"]): r["events"] for r in rows}
 

@@ -83,10 +83,14 @@ async def test_a_value_postgres_refuses_is_set_apart_and_the_rest_of_the_batch_s
     rows = plan_batch([product_event(user=f"user{i}") for i in range(7)], now, 90).rows
     # From a producer older than the contract's U+0000 check: Postgres cannot store it in jsonb.
     rows[4] = (*rows[4][:9], {"note": "a\u0000b"})
-    outcome = await EventWriter(IngestRepository(pool)).write(rows)
+    repo = IngestRepository(pool)
+    outcome = await EventWriter(repo).write(rows)
     assert outcome.stored == 6 and outcome.users == 6
     assert list(outcome.refused) == [4]
     assert "refused by Postgres (22P05)" in outcome.refused[4]
+    # The halves Postgres took each left their summary; folded, they count the six events once each.
+    assert sum(p.summary.events for p in outcome.pending) == 6
+    assert (await repo.fold()).events == 6
     async with pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM product_events") == 6
         assert await conn.fetchval("SELECT sum(events) FROM user_daily_activity") == 6

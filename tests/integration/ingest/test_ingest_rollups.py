@@ -1,5 +1,6 @@
-"""The Founder View's rollups kept batch by batch equal a brute-force count over the events, and a rebuild
-from the stored events: whatever the arrival order, with concurrent batches, repeats and late events."""
+"""The Founder View's rollups, folded from the batches' summaries, equal a brute-force count over the
+events, and a rebuild from the stored events: whatever the arrival order and however the summaries are
+grouped into folds, with concurrent batches and folds, repeats and late events."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ import pytest
 
 from seqpulse.ingest.events import COLUMNS, Row, to_row
 from seqpulse.ingest.repository import IngestRepository
-from seqpulse.ingest.writer import EventWriter
+from seqpulse.ingest.summary import BatchSummary
+from seqpulse.ingest.writer import EventWriter, Outcome
 from tests.integration.ingest.conftest import Ingest, product_event
 from tests.support import eventually
 
@@ -110,9 +112,19 @@ async def test_rollups_match_brute_force_and_a_rebuild_whatever_the_order(pool: 
         size = rng.randint(1, 120)
         batches.append(arrivals[:size])
         arrivals = arrivals[size:]
-    writer = EventWriter(IngestRepository(pool))
+    repo = IngestRepository(pool)
+    writer = EventWriter(repo)
+    held: dict[int, BatchSummary] = {}  # as the rollup stage holds them; half are read back instead
     for pair in range(0, len(batches), 2):
-        await asyncio.gather(*(writer.write(b) for b in batches[pair : pair + 2]))
+        work = [writer.write(b) for b in batches[pair : pair + 2]]
+        if pair % 6 == 4:  # a fold of 1 to 5 summaries at the same time as two batches
+            work.append(repo.fold(dict(held), limit=rng.randint(1, 5)))
+        for outcome in await asyncio.gather(*work):
+            if isinstance(outcome, Outcome):
+                held |= {p.id: p.summary for p in outcome.pending if p.id % 2}
+    while (await repo.fold(held)).ids:
+        pass
+    assert await pool.fetchval("SELECT count(*) FROM rollup_backlog") == 0
 
     kept = await snapshot(pool)
     assert kept["activity_sessions"] == brute_sessions(rows)
@@ -135,7 +147,8 @@ async def test_rollups_match_brute_force_and_a_rebuild_whatever_the_order(pool: 
 
 
 async def test_a_late_event_bridges_two_sessions_and_moves_the_counts(pool: asyncpg.Pool[Any]) -> None:
-    writer = EventWriter(IngestRepository(pool))
+    repo = IngestRepository(pool)
+    writer = EventWriter(repo)
     base = NOW - timedelta(days=3)
 
     def event(minutes: int) -> Row:
@@ -143,9 +156,11 @@ async def test_a_late_event_bridges_two_sessions_and_moves_the_counts(pool: asyn
 
     await writer.write([event(0), event(20)])
     await writer.write([event(70), event(75)])  # 50 minutes after: a second session
+    await repo.fold()
     async with pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM activity_sessions") == 2
         await writer.write([event(45)])  # within 30 minutes of both: one session from 0 to 75
+        await repo.fold()
         sessions = [
             tuple(r) for r in await conn.fetch("SELECT started_at, ended_at, events FROM activity_sessions")
         ]

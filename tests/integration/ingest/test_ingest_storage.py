@@ -44,6 +44,7 @@ async def test_events_are_stored_with_every_field_and_counted_per_user_and_day(i
         "properties": {"method": "password"},
         "part": partition_name(YESTERDAY.date()),
     }
+    await ingest.folded()
     (day,) = await ingest.fetch("SELECT * FROM user_daily_activity")
     assert dict(day) == {
         "day": YESTERDAY.date(),

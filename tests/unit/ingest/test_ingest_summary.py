@@ -1,14 +1,17 @@
 """A batch's summary (what its new events add to the rollups) against hand-computed figures, across UTC
-days and time zones, and the memory of facts already stored."""
+days and time zones, and the memory of facts already stored; summaries merged for one fold, and read back
+from the backlog."""
 
 from __future__ import annotations
 
+import random
 import uuid
 from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
 
 from seqpulse.common.messages import ProductEvent
 from seqpulse.ingest.events import Row, to_row
-from seqpulse.ingest.summary import KnownFacts, summarise
+from seqpulse.ingest.summary import BatchSummary, KnownFacts, decode, encode, merge, summarise
 
 T0 = datetime(2026, 11, 21, 23, 40, tzinfo=UTC)
 PARIS = timezone(timedelta(hours=1))
@@ -107,3 +110,72 @@ def test_an_empty_batch_sums_to_nothing() -> None:
     s = summarise([])
     assert [s.user_days, s.facts, s.steps, s.project_days, s.sessions] == [[], [], [], [], []]
     assert s.last_received_at is None
+
+
+def random_rows(rng: random.Random, n: int) -> list[Row]:
+    """Events of 6 users over three days, bunched so that sessions meet across batches."""
+    users = [f"{i:032x}" for i in range(6)] + [None]
+    names = ("user_login", "user_signup", "project_created", "analysis_completed", "verdict_viewed")
+    projects = (PROJECT, uuid.UUID(int=7), None)
+    return [
+        row(
+            T0 - timedelta(days=rng.randrange(3), minutes=rng.choice((0, 20, 45, 130)) + rng.random() * 15),
+            user=rng.choice(users),
+            name=rng.choice(names),
+            country=rng.choice(("FR", "SE", None)),
+            project=rng.choice(projects),
+        )
+        for _ in range(n)
+    ]
+
+
+def normalised(s: BatchSummary) -> tuple[Any, ...]:
+    """A summary with its lists in one order (merge and summarise may list rows differently)."""
+    return (
+        sorted(s.user_days),
+        sorted(s.facts),
+        s.steps,
+        s.project_days,
+        sorted(s.sessions),
+        s.last_received_at,
+        s.events,
+    )
+
+
+def test_merged_summaries_equal_the_summary_of_all_their_events_whatever_the_split() -> None:
+    rng = random.Random(11)
+    for _ in range(200):
+        rows = random_rows(rng, rng.randint(1, 60))
+        rng.shuffle(rows)
+        cuts = sorted(rng.sample(range(1, len(rows)), min(len(rows) - 1, rng.randint(0, 4))))
+        parts = [rows[a:b] for a, b in zip([0, *cuts], [*cuts, len(rows)], strict=True)]
+        merged = merge([summarise(part) for part in parts])
+        assert normalised(merged) == normalised(summarise(rows))
+
+
+def test_sessions_of_different_batches_join_when_30_minutes_or_less_apart() -> None:
+    first = summarise([row(T0), row(T0 + timedelta(minutes=10))])
+    bridge = summarise([row(T0 + timedelta(minutes=40))])  # 30 minutes after the first batch's last
+    apart = summarise([row(T0 + timedelta(minutes=71))])  # 31 minutes after the bridge
+    merged = merge([apart, first, bridge])
+    assert merged.sessions == [
+        (ALICE, T0, T0 + timedelta(minutes=40), 3),
+        (ALICE, T0 + timedelta(minutes=71), T0 + timedelta(minutes=71), 1),
+    ]
+    # 23:40 and 23:50 on the 21st, 00:20 and 00:51 on the 22nd (UTC): one row per day, summed.
+    assert sorted(merged.user_days) == [
+        (date(2026, 11, 21), ALICE, 2, T0, T0 + timedelta(minutes=10)),
+        (date(2026, 11, 22), ALICE, 2, T0 + timedelta(minutes=40), T0 + timedelta(minutes=71)),
+    ]
+    assert merged.events == 4
+    assert merge([first]) is first
+
+
+def test_a_summary_read_back_from_the_backlog_is_the_summary_written() -> None:
+    rng = random.Random(5)
+    for _ in range(50):
+        s = summarise(random_rows(rng, rng.randint(1, 40)))
+        assert decode(encode(s)) == s
+    # Days, times and project ids come back as their types, times in UTC.
+    back = decode(encode(summarise([row(T0.astimezone(PARIS))])))
+    assert back.user_days[0][3].tzinfo is UTC and back.project_days[0][1] == PROJECT

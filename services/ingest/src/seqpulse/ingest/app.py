@@ -1,4 +1,5 @@
-"""Composition root of the ingest service: pool, bus, partition upkeep and the batched event consumer."""
+"""Composition root of the ingest service: pool, bus, partition upkeep, the batched event consumer and
+the rollup stage."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from seqpulse.common.messages import ProductEvent
 from seqpulse.common.runtime import Service
 from seqpulse.ingest import metrics
 from seqpulse.ingest.config import IngestSettings
+from seqpulse.ingest.folding import RollupStage
 from seqpulse.ingest.handlers import EventBatches
 from seqpulse.ingest.maintenance import Maintenance
 from seqpulse.ingest.partitions import Clock, utc_now
@@ -46,7 +48,8 @@ class IngestService(Service):
             log.info("rollups_rebuild_started")
             await repo.rebuild_rollups()
             log.info("rollups_rebuilt")
-        batches = EventBatches(EventWriter(repo), self.clock, s.events_retention_days)
+        stage = RollupStage(repo, interval_seconds=s.ingest_rollup_interval_seconds)
+        batches = EventBatches(EventWriter(repo), stage, self.clock, s.events_retention_days)
         consumer = BatchConsumer(
             bus,
             INGEST_EVENTS,
@@ -57,5 +60,14 @@ class IngestService(Service):
             on_dead_letter=metrics.rejected,
         )
         self.spawn(maintenance.run(), "maintenance", maintenance.stop)
-        self.spawn(consumer.run(), "consumer", consumer.stop)
+        self.spawn(self._consume(consumer, stage), "consumer", consumer.stop)
+        self.spawn(stage.run(), "rollups")
         await super().start()
+
+    @staticmethod
+    async def _consume(consumer: BatchConsumer[ProductEvent], stage: RollupStage) -> None:
+        """The consumer until it has drained; then the rollup stage folds what it committed, and stops."""
+        try:
+            await consumer.run()
+        finally:
+            stage.stop()

@@ -13,6 +13,9 @@ class IngestSettings(CommonSettings):
     # One COPY per batch: written when this many events are in hand, or when the first has waited this long.
     ingest_batch_size: int = Field(default=1000, ge=1, le=10_000)
     ingest_batch_max_wait_seconds: float = Field(default=0.5, gt=0, le=30)
+    # The rollups are folded at most this often (ADR 0011): the Founder View lags the stored events by up
+    # to this plus one fold, and a longer interval folds more batches at once.
+    ingest_rollup_interval_seconds: float = Field(default=0.25, ge=0, le=60)
     # Days of events and of user_daily_activity kept (UTC days before today − this are dropped).
     events_retention_days: int = Field(default=90, ge=1, le=3650)
     # Daily partitions made ahead of today, so midnight never waits for a CREATE TABLE.

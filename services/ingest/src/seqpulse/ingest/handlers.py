@@ -10,6 +10,7 @@ from seqpulse.common.logging import get_logger
 from seqpulse.common.messages import ProductEvent
 from seqpulse.ingest import metrics
 from seqpulse.ingest.events import plan_batch
+from seqpulse.ingest.folding import RollupStage
 from seqpulse.ingest.partitions import Clock
 from seqpulse.ingest.writer import EventWriter
 
@@ -17,23 +18,31 @@ log = get_logger(__name__)
 
 
 class EventBatches:
-    def __init__(self, writer: EventWriter, clock: Clock, retention_days: int) -> None:
+    def __init__(self, writer: EventWriter, stage: RollupStage, clock: Clock, retention_days: int) -> None:
         self.writer = writer
+        self.stage = stage
         self.clock = clock
         self.retention_days = retention_days
 
     async def on_batch(self, batch: Sequence[Envelope[ProductEvent]]) -> list[Rejection]:
-        """Store the batch's new events; returns once committed (the consumer acks after that)."""
+        """Store the batch's new events and their summary; returns once committed (the consumer acks after
+        that), and leaves the summary to the rollup stage."""
         now = self.clock()
         plan = plan_batch([envelope.message for envelope in batch], now, self.retention_days)
         rejections = [Rejection(index, reason) for index, reason in plan.rejected.items()]
         stored = users = refused = 0
         if plan.rows:
             started = time.perf_counter()
-            outcome = await self.writer.write(plan.rows)
+            try:
+                outcome = await self.writer.write(plan.rows)
+            except BaseException:
+                self.stage.wake()  # the commit may have gone through: its summary is in the backlog
+                raise
             elapsed = time.perf_counter() - started
             metrics.BATCH_WRITE_SECONDS.observe(elapsed)
             stored, users, refused = outcome.stored, outcome.users, len(outcome.refused)
+            for pending in outcome.pending:
+                self.stage.add(pending)
             rejections += [Rejection(plan.positions[row], reason) for row, reason in outcome.refused.items()]
             committed = time.time()
             oldest = min(row[2] for row in plan.rows)

@@ -17,13 +17,32 @@ BATCH_SIZE = Histogram(
 )
 BATCH_WRITE_SECONDS = Histogram(
     "seqpulse_ingest_batch_write_duration_seconds",
-    "Time to write one batch: missing partitions, COPY, insert of new events and activity, commit.",
+    "Time to write one batch: missing partitions, COPY, insert of new events, its summary, commit.",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
 BATCH_LAG_SECONDS = Histogram(
     "seqpulse_ingest_batch_lag_seconds",
     "Age of a batch's oldest event (since its received_at) when the batch commits: how far ingest is behind.",
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600),
+)
+FOLDED_EVENTS = Counter(
+    "seqpulse_ingest_folded_events_total",
+    "Stored events whose batch summary this replica folded into the Founder View's rollups (from any "
+    "replica's batch): with one replica, it trails the stored events by the summaries not folded yet.",
+)
+FOLD_SUMMARIES = Histogram(
+    "seqpulse_ingest_fold_summaries",
+    "Batch summaries taken from the rollup backlog by one fold.",
+    buckets=(1, 2, 5, 10, 25, 50, 100),
+)
+FOLD_SECONDS = Histogram(
+    "seqpulse_ingest_fold_duration_seconds",
+    "Time to fold summaries into the rollups: read back, merge, the rollup statements, commit.",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+FOLD_FAILURES = Counter(
+    "seqpulse_ingest_fold_failures_total",
+    "Folds that failed (the summaries stay in the backlog and are folded by a later one).",
 )
 LAST_STORED = Gauge(
     "seqpulse_ingest_last_stored_timestamp_seconds",

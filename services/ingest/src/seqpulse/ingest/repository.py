@@ -1,10 +1,10 @@
-"""The ingest service's database access: COPY into staging, insert the new events, keep the rollups
-(rollups.sql), partitions and retention."""
+"""The ingest service's database access: store a batch's new events with their summary in the rollup
+backlog, fold the backlog into the rollups (rollups.sql), partitions and retention."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -14,7 +14,7 @@ from seqpulse.common.db.pool import Conn, Pool
 from seqpulse.common.db.queries import Queries
 from seqpulse.ingest.events import COLUMNS, Row
 from seqpulse.ingest.partitions import partition_day
-from seqpulse.ingest.summary import KnownFacts, columns, summarise
+from seqpulse.ingest.summary import BatchSummary, Fact, KnownFacts, columns, decode, encode, merge, summarise
 
 Q = Queries(Path(__file__).with_name("queries.sql"))
 R = Queries(Path(__file__).with_name("rollups.sql"))
@@ -26,12 +26,34 @@ FACTS_KEPT_EXTRA_DAYS = 60
 REBUILD_TIMEOUT = 4 * 3600.0
 
 
+# Summaries folded by one transaction at most: a backlog left by an outage is folded in several.
+FOLD_LIMIT = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A summary the batch's transaction added to the rollup backlog, under this id."""
+
+    id: int
+    summary: BatchSummary
+
+
 @dataclass(frozen=True, slots=True)
 class Written:
-    """What one batch's transaction did: new events stored, and users whose day it created or updated."""
+    """What one batch's transaction did: new events stored, users whose day they fall in, and the summary
+    it added to the backlog (None when nothing was new)."""
 
     stored: int
     users: int
+    pending: Pending | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Folded:
+    """What one fold did: the summaries it took from the backlog (their ids) and the events they count."""
+
+    ids: list[int] = field(default_factory=list)
+    events: int = 0
 
 
 class IngestRepository:
@@ -40,7 +62,7 @@ class IngestRepository:
         self.known = KnownFacts() if known is None else known
 
     async def write(self, rows: Sequence[Row]) -> Written:
-        """Store the rows not stored yet and fold them into the rollups, in one transaction."""
+        """Store the rows not stored yet and add their summary to the rollup backlog, in one transaction."""
         # One row per key (a key repeated within the batch: its first row stands for it), in key order:
         # two replicas writing the same keys wait on each other in the same order, never in a cycle.
         rows = sorted({(row[0], row[1]): row for row in reversed(rows)}.values(), key=_key_order)
@@ -49,13 +71,33 @@ class IngestRepository:
             if not new:
                 return Written(0, 0)
             summary = summarise(new, self.known)
+            backlog_id = await conn.fetchval(R.add_to_backlog, summary.events, encode(summary))
+        return Written(len(new), len(summary.user_days), Pending(backlog_id, summary))
+
+    async def fold(self, cached: Mapping[int, BatchSummary] | None = None, limit: int = FOLD_LIMIT) -> Folded:
+        """Fold the oldest `limit` summaries of the backlog into the rollups, and delete them, in one
+        transaction. `cached`: summaries this replica still holds (by backlog id), not read back."""
+        async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute(R.lock_rollups)
-            facts = await conn.fetch(R.add_facts, *summary.facts_args())
-            if facts:
-                await conn.execute(R.add_active_user_changes, *columns(facts, 3))
-            await conn.execute(R.merge_sessions, *summary.sessions_args())
-        self.known.add(summary.facts)
-        return Written(len(new), len(summary.user_days))
+            folded, facts = await self._fold(conn, cached or {}, limit)
+        self.known.add(facts)
+        return folded
+
+    async def _fold(
+        self, conn: Conn, cached: Mapping[int, BatchSummary], limit: int
+    ) -> tuple[Folded, list[Fact]]:
+        """Under the rollup lock: the fold, and the scoped facts it sent (stored once it commits)."""
+        taken = await conn.fetch(R.take_backlog, list(cached), limit)
+        if not taken:
+            return Folded(), []
+        summary = merge([cached[r["id"]] if r["summary"] is None else decode(r["summary"]) for r in taken])
+        facts = [fact for fact in summary.facts if fact not in self.known]
+        summary = replace(summary, facts=facts)
+        new_facts = await conn.fetch(R.add_facts, *summary.facts_args())
+        if new_facts:
+            await conn.execute(R.add_active_user_changes, *columns(new_facts, 3))
+        await conn.execute(R.merge_sessions, *summary.sessions_args())
+        return Folded([r["id"] for r in taken], sum(r["events"] for r in taken)), facts
 
     async def _insert(self, conn: Conn, rows: Sequence[Row]) -> Sequence[Row]:
         """The rows this transaction stored. Straight COPY into the table first, as a batch is usually all
@@ -76,6 +118,7 @@ class IngestRepository:
         (batches wait meanwhile). About a minute per million events on two cores."""
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute(R.lock_rollups)
+            await conn.execute(R.clear_backlog)
             await conn.execute(R.rebuild, timeout=timeout)
 
     async def rollups_missing(self) -> bool:
@@ -103,12 +146,20 @@ class IngestRepository:
             return [r["name"] for r in await conn.fetch(Q.drop_partitions_before, day)]
 
     async def delete_rollups_before(self, day: date, conn: Conn) -> int:
-        """Forget the rollups of days before `day`; returns the daily-activity rows deleted."""
+        """Forget the rollups of days before `day`; returns the daily-activity rows deleted. The backlog
+        is folded first, so no summary of those days comes after the deletes."""
         async with conn.transaction():
             await conn.execute(R.lock_rollups)
+            facts: list[Fact] = []
+            while True:
+                folded, sent = await self._fold(conn, {}, FOLD_LIMIT)
+                facts += sent
+                if len(folded.ids) < FOLD_LIMIT:
+                    break
             deleted = await conn.fetchval(
                 Q.delete_rollups_before, day, day - timedelta(days=FACTS_KEPT_EXTRA_DAYS)
             )
+        self.known.add(facts)
         return int(deleted)
 
     async def try_maintenance_lock(self, conn: Conn) -> bool:

@@ -1,8 +1,9 @@
--- The Founder View's rollups (migration 0007, ADRs 0007 and 0009), kept by the ingest service in the
--- transaction that stores a batch, from the summary (summary.py) of the events that transaction inserted,
--- under the rollup lock: one batch's rollup stage at a time across every replica, so each statement below
--- sees every rollup committed before it and nothing half-done. A redelivered event is not summed: it
--- counts nowhere.
+-- The Founder View's rollups (migration 0007, ADRs 0007, 0009 and 0011). The transaction that stores a
+-- batch adds the summary (summary.py) of the events it inserted to the rollup backlog; the rollup stage
+-- folds the backlog into the rollups under the rollup lock: one fold at a time across every replica, so
+-- each statement below sees every rollup committed before it and nothing half-done. A summary is deleted
+-- by the transaction that folds it, so it counts once; a redelivered event is not summed: it counts
+-- nowhere.
 
 -- name: create_staging
 -- Per connection, emptied at every commit: a batch that repeats stored events is staged here first.
@@ -20,16 +21,30 @@ ORDER BY event_id, occurred_at
 ON CONFLICT DO NOTHING
 RETURNING event_id, occurred_at
 
+-- name: add_to_backlog
+INSERT INTO rollup_backlog (events, summary) VALUES ($1, $2) RETURNING id
+
+-- name: take_backlog
+-- The oldest $2 summaries of the backlog, deleted; the text of those whose id is in $1 is not sent back
+-- (the folding replica still has them in memory).
+DELETE FROM rollup_backlog
+WHERE id IN (SELECT id FROM rollup_backlog ORDER BY id LIMIT $2)
+RETURNING id, events, CASE WHEN id = ANY ($1::bigint[]) THEN NULL ELSE summary END AS summary
+
+-- name: clear_backlog
+-- Before a rebuild, which counts every stored event itself.
+DELETE FROM rollup_backlog
+
 -- name: lock_rollups
--- 0x5E90006: held to the end of the transaction. Taken after the events are in, so batches insert
--- their events side by side and only the (short) rollup stage is one at a time. JIT off for the rest of
--- the transaction: the planner cannot know how small a batch's arrays are, and compiling the statements
--- it then thinks are costly takes ten times longer than running them.
+-- 0x5E90006: held to the end of the transaction, by the fold, a rebuild and the retention's deletes;
+-- batches never take it. JIT off for the rest of the transaction: the planner cannot know how small a
+-- fold's arrays are, and compiling the statements it then thinks are costly takes ten times longer than
+-- running them.
 SELECT pg_advisory_xact_lock(99155974), set_config('jit', 'off', true)
 
 -- name: add_facts
 -- Daily activity, the scoped active days, first steps, per-project counts and the watermark, from the
--- batch's summary (summary.py: $1-$5 user days, $6-$8 scoped facts, $9-$12 first steps, $13-$15 project
+-- fold's summary (summary.py: $1-$5 user days, $6-$8 scoped facts, $9-$12 first steps, $13-$15 project
 -- days, $16 the latest received_at). Returns the (user, scope, day) facts that did not exist before, scope
 -- '' for plain activity, for add_active_user_changes.
 WITH activity AS (
@@ -114,7 +129,7 @@ ORDER BY 1, 2, 3
 ON CONFLICT (scope, win, day) DO UPDATE SET delta = c.delta + EXCLUDED.delta
 
 -- name: merge_sessions
--- The batch's own sessions ($1-$4: user, start, end, events; summary.py cut them at gaps over 30
+-- The fold's own sessions ($1-$4: user, start, end, events; summary.py cut them at gaps over 30
 -- minutes) each take in the stored sessions within 30 minutes of them, and the pieces that now touch
 -- become one session. session_days loses the sessions taken in and gains the merged ones.
 WITH own AS MATERIALIZED (
@@ -178,7 +193,7 @@ ON CONFLICT (day) DO UPDATE SET sessions = d.sessions + EXCLUDED.sessions, micro
 
 -- name: rebuild
 -- Every rollup recomputed from the events kept (after restoring a backup, or to check the incremental
--- upkeep): the same tables the batches keep, built in one pass. Run under the rollup lock.
+-- upkeep): the same tables the folds keep, built in one pass. Run under the rollup lock.
 TRUNCATE user_daily_activity, activity_days, active_user_changes, user_milestones, activity_sessions,
          session_days, project_days, ingest_watermark;
 INSERT INTO user_daily_activity (day, user_key, events, first_at, last_at)

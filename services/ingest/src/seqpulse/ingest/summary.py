@@ -1,6 +1,7 @@
 """What a batch's new events add to the Founder View's rollups, worked out in Python before the database
 is asked (ADR 0009): the statements of rollups.sql then read a few hundred summed rows instead of
-grouping a thousand events each. Pure: rows in, summed rows out."""
+grouping a thousand events each. A summary waits in the rollup backlog as JSON, and the rollup stage folds
+several at once, merged into one (ADR 0011). Pure: rows in, summed rows out."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
+
+import orjson
 
 from seqpulse.ingest.events import Row
 from seqpulse.ingest.partitions import utc_day
@@ -42,6 +45,8 @@ class BatchSummary:
     # The batch's own sessions (gaps up to SESSION_GAP), before merging with the stored ones.
     sessions: list[Session] = field(default_factory=list)
     last_received_at: datetime | None = None
+    # New events summed up (each is in user_days, or has no user).
+    events: int = 0
 
     def facts_args(self) -> tuple[Any, ...]:
         """The arguments of rollups.sql's `add_facts`, in order."""
@@ -115,6 +120,7 @@ def summarise(rows: Sequence[Row], known: KnownFacts | None = None) -> BatchSumm
             current = firsts[slot]
             if current is None or occurred < current:
                 firsts[slot] = occurred
+    out.events = len(rows)
     out.last_received_at = max((row[2] for row in rows), default=None)
     for user, moments in times.items():
         moments.sort()
@@ -149,3 +155,99 @@ def _add_sessions(out: BatchSummary, user: str, moments: list[datetime]) -> None
             continue
         out.sessions.append((user, moments[start], moments[i - 1], i - start))
         start = i
+
+
+def merge(summaries: Sequence[BatchSummary]) -> BatchSummary:
+    """One summary of the events of all of `summaries` (none repeating another's events): what
+    `summarise` gives for their rows together. Counts add up, first times take the earliest, facts are
+    kept once, and sessions within SESSION_GAP of each other become one."""
+    if len(summaries) == 1:
+        return summaries[0]
+    out = BatchSummary()
+    days: dict[tuple[date, str], list[Any]] = {}
+    facts: set[Fact] = set()
+    steps: dict[str, list[datetime | None]] = {}
+    projects: dict[tuple[date, UUID], int] = defaultdict(int)
+    pieces: list[Session] = []
+    received: list[datetime] = []
+    for s in summaries:
+        for day, user, events, first, last in s.user_days:
+            got = days.get((day, user))
+            if got is None:
+                days[(day, user)] = [events, first, last]
+            else:
+                got[0] += events
+                got[1] = min(got[1], first)
+                got[2] = max(got[2], last)
+        facts.update(s.facts)
+        for user, *firsts in s.steps:
+            current = steps.setdefault(user, [None, None, None])
+            current[:] = map(_earliest, current, firsts)
+        for day, project, events in s.project_days:
+            projects[(day, project)] += events
+        pieces += s.sessions
+        if s.last_received_at is not None:
+            received.append(s.last_received_at)
+        out.events += s.events
+    out.user_days = [(day, user, n, first, last) for (day, user), (n, first, last) in days.items()]
+    out.facts = list(facts)
+    out.steps = [(user, first[0], first[1], first[2]) for user, first in sorted(steps.items())]
+    out.project_days = [(day, project, count) for (day, project), count in sorted(projects.items())]
+    out.sessions = _join_sessions(pieces)
+    out.last_received_at = max(received, default=None)
+    return out
+
+
+def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:
+    if a is None:
+        return b
+    return a if b is None or a <= b else b
+
+
+def _join_sessions(pieces: list[Session]) -> list[Session]:
+    """Sessions of several batches, those of a user within SESSION_GAP of each other joined: each piece's
+    own gaps are at most SESSION_GAP, so the joined ones are the sessions of all their events together."""
+    pieces.sort()
+    out: list[Session] = []
+    for user, start, end, events in pieces:
+        if out:
+            last_user, last_start, last_end, last_events = out[-1]
+            if last_user == user and start - last_end <= SESSION_GAP:
+                out[-1] = (user, last_start, max(last_end, end), last_events + events)
+                continue
+        out.append((user, start, end, events))
+    return out
+
+
+def encode(summary: BatchSummary) -> bytes:
+    """The summary as the rollup backlog keeps it: JSON, times in RFC 3339, days as dates."""
+    return orjson.dumps(
+        {
+            "events": summary.events,
+            "user_days": summary.user_days,
+            "facts": summary.facts,
+            "steps": summary.steps,
+            "project_days": summary.project_days,
+            "sessions": summary.sessions,
+            "last_received_at": summary.last_received_at,
+        }
+    )
+
+
+def decode(data: bytes) -> BatchSummary:
+    """A summary read back from the rollup backlog (`encode`'s output)."""
+    doc = orjson.loads(data)
+    at, day = datetime.fromisoformat, date.fromisoformat
+
+    def maybe(value: str | None) -> datetime | None:
+        return None if value is None else at(value)
+
+    return BatchSummary(
+        user_days=[(day(d), user, n, at(first), at(last)) for d, user, n, first, last in doc["user_days"]],
+        facts=[(user, scope, day(d)) for user, scope, d in doc["facts"]],
+        steps=[(user, maybe(s), maybe(p), maybe(v)) for user, s, p, v in doc["steps"]],
+        project_days=[(day(d), UUID(project), events) for d, project, events in doc["project_days"]],
+        sessions=[(user, at(start), at(end), events) for user, start, end, events in doc["sessions"]],
+        last_received_at=maybe(doc["last_received_at"]),
+        events=doc["events"],
+    )

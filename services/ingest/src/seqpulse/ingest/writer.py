@@ -12,22 +12,27 @@ from seqpulse.common.logging import get_logger
 from seqpulse.ingest import metrics
 from seqpulse.ingest.events import Row
 from seqpulse.ingest.partitions import partition_name, utc_day
-from seqpulse.ingest.repository import IngestRepository
+from seqpulse.ingest.repository import IngestRepository, Pending
 
 log = get_logger(__name__)
 
 
 @dataclass
 class Outcome:
-    """New events stored, user-days touched, and rows Postgres refused (row index → reason)."""
+    """New events stored, user-days touched, rows Postgres refused (row index → reason), and the
+    summaries added to the rollup backlog."""
 
     stored: int = 0
     users: int = 0
     refused: dict[int, str] = field(default_factory=dict)
+    pending: list[Pending] = field(default_factory=list)
 
     def __add__(self, other: Outcome) -> Outcome:
         return Outcome(
-            self.stored + other.stored, self.users + other.users, {**self.refused, **other.refused}
+            self.stored + other.stored,
+            self.users + other.users,
+            {**self.refused, **other.refused},
+            self.pending + other.pending,
         )
 
 
@@ -72,4 +77,4 @@ class EventWriter:
             middle = len(rows) // 2
             left = await self._write_isolating(rows[:middle], offset)
             return left + await self._write_isolating(rows[middle:], offset + middle)
-        return Outcome(written.stored, written.users)
+        return Outcome(written.stored, written.users, pending=[written.pending] if written.pending else [])

@@ -1,0 +1,113 @@
+"""The rollup stage (ADR 0011): folds the rollup backlog into the Founder View's rollups, apart from the
+batches, several summaries at a time.
+
+A batch's transaction stores its events and their summary in the backlog; the consumer acks once it
+commits. This stage then folds every summary committed so far, merged into one, and deletes them, in one
+transaction: at most once per `interval_seconds`, so under load one fold takes in the summaries of many
+batches (the same users' days, facts and sessions summed once), and the batches never wait for it. A
+fold that fails is tried again; the backlog keeps the summaries meanwhile, across restarts too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+
+from seqpulse.common.logging import get_logger
+from seqpulse.ingest import metrics
+from seqpulse.ingest.repository import FOLD_LIMIT, IngestRepository, Pending
+from seqpulse.ingest.summary import BatchSummary
+
+log = get_logger(__name__)
+# Summaries kept in memory for the fold; beyond this the oldest are read back from the backlog instead.
+MAX_CACHED = 1000
+# How often an idle replica looks at the backlog anyway (one left by a replica that stopped).
+SWEEP_SECONDS = 30.0
+# After a failed fold.
+RETRY_SECONDS = 1.0
+
+
+class RollupStage:
+    def __init__(self, repo: IngestRepository, *, interval_seconds: float, limit: int = FOLD_LIMIT) -> None:
+        self.repo = repo
+        self.interval_seconds = interval_seconds
+        self.limit = limit
+        self._cached: dict[int, BatchSummary] = {}
+        self._due = asyncio.Event()
+        self._stopping = asyncio.Event()
+
+    def add(self, pending: Pending) -> None:
+        """A batch committed this summary to the backlog: fold it soon, without reading it back."""
+        self._cached[pending.id] = pending.summary
+        if len(self._cached) > MAX_CACHED:
+            del self._cached[next(iter(self._cached))]
+        self._due.set()
+
+    def wake(self) -> None:
+        """A batch's write failed, perhaps after its commit: look at the backlog soon."""
+        self._due.set()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        """Fold whenever a batch committed (at most once per interval) until stopped, then fold once
+        more so what was committed before the stop is not left for the next start."""
+        self._due.set()  # a backlog left by a crash, or by another replica
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake(), timeout=SWEEP_SECONDS)
+            if self._stopping.is_set():
+                break
+            self._due.clear()
+            if not await self._fold_logged():
+                self._due.set()
+                await self._sleep(RETRY_SECONDS)
+                continue
+            await self._sleep(self.interval_seconds)
+        await self._fold_logged()
+
+    async def fold_all(self) -> int:
+        """Fold every summary committed so far; returns the events they count."""
+        events = 0
+        while True:
+            cached = dict(self._cached)
+            started = time.perf_counter()
+            folded = await self.repo.fold(cached, self.limit)
+            # A cached summary the fold did not take is gone already (folded by another replica, or a
+            # rebuild), unless the fold stopped at its limit before reaching it.
+            last = max(folded.ids, default=0)
+            full = len(folded.ids) >= self.limit
+            for backlog_id in cached:
+                if not full or backlog_id <= last:
+                    self._cached.pop(backlog_id, None)
+            if folded.ids:
+                metrics.FOLD_SECONDS.observe(time.perf_counter() - started)
+                metrics.FOLD_SUMMARIES.observe(len(folded.ids))
+                metrics.FOLDED_EVENTS.inc(folded.events)
+                events += folded.events
+            if not full:
+                return events
+
+    async def _fold_logged(self) -> bool:
+        try:
+            await self.fold_all()
+        except Exception as exc:  # a Postgres outage must not end the stage: the backlog waits
+            metrics.FOLD_FAILURES.inc()
+            log.warning("rollup_fold_failed", error=f"{type(exc).__name__}: {exc}")
+            return False
+        return True
+
+    async def _wake(self) -> None:
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        due = asyncio.ensure_future(self._due.wait())
+        try:
+            await asyncio.wait({stopping, due}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            due.cancel()
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)

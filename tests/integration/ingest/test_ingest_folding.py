@@ -1,0 +1,149 @@
+"""The rollup backlog (ADR 0011): each batch summary committed is folded into the rollups exactly once,
+whoever folds it and whatever fails in between: a crash before the fold, a fold that fails, two replicas
+folding at once, a rebuild, the retention's deletes."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+import asyncpg
+import pytest
+
+from seqpulse.ingest.events import Row, to_row
+from seqpulse.ingest.folding import RollupStage
+from seqpulse.ingest.repository import Fact, Folded, IngestRepository
+from seqpulse.ingest.summary import BatchSummary
+from seqpulse.ingest.writer import EventWriter
+from tests.integration.ingest.conftest import Ingest, product_event, user_key
+
+pytestmark = [pytest.mark.postgres]
+YESTERDAY = datetime.combine(datetime.now(UTC).date() - timedelta(days=1), time(9), UTC)
+USERS = 5
+
+
+def rows(first: int, n: int) -> list[Row]:
+    """Events `first` to `first + n - 1`, a minute apart, of USERS users in turn: one session each."""
+    return [
+        to_row(product_event(YESTERDAY + timedelta(minutes=i), user=f"user{i % USERS}"))
+        for i in range(first, first + n)
+    ]
+
+
+def expected(n: int) -> dict[str, tuple[int, int]]:
+    """Per user of the first `n` events: events counted in their day, and events in their one session."""
+    return {user_key(f"user{u}"): (len(range(u, n, USERS)),) * 2 for u in range(USERS)}
+
+
+async def counted(pool: asyncpg.Pool[Any]) -> dict[str, tuple[int, int]]:
+    async with pool.acquire() as conn:
+        days = {r["user_key"]: r["events"] for r in await conn.fetch("SELECT * FROM user_daily_activity")}
+        sessions = {r["user_key"]: r["events"] for r in await conn.fetch("SELECT * FROM activity_sessions")}
+        assert len(sessions) == await conn.fetchval("SELECT count(*) FROM activity_sessions")
+    return {user: (events, sessions.get(user, 0)) for user, events in days.items()}
+
+
+async def backlog(pool: asyncpg.Pool[Any]) -> int:
+    return int(await pool.fetchval("SELECT count(*) FROM rollup_backlog"))
+
+
+async def write_in_batches(repo: IngestRepository, n: int, size: int) -> dict[int, BatchSummary]:
+    """Store `n` events in batches of `size`; the summaries they left in the backlog, by id."""
+    writer = EventWriter(repo)
+    held: dict[int, BatchSummary] = {}
+    for first in range(0, n, size):
+        outcome = await writer.write(rows(first, min(size, n - first)))
+        held |= {p.id: p.summary for p in outcome.pending}
+    return held
+
+
+@pytest.mark.nats
+async def test_summaries_committed_before_a_crash_are_folded_once_by_the_next_start(
+    ingest: Ingest, pool: asyncpg.Pool[Any]
+) -> None:
+    # A process that stored three batches and died before its rollup stage folded them.
+    await write_in_batches(IngestRepository(pool), 30, 10)
+    assert await backlog(pool) == 3 and await counted(pool) == {}
+    await ingest.start()
+    await ingest.folded()
+    assert await counted(pool) == expected(30)
+    await ingest.stop_all()
+    await ingest.start()  # a restart finds an empty backlog: nothing counted twice
+    await ingest.folded()
+    assert await counted(pool) == expected(30)
+
+
+async def test_a_fold_that_fails_leaves_the_backlog_and_the_next_fold_counts_it_once(
+    pool: asyncpg.Pool[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = IngestRepository(pool)
+    held = await write_in_batches(repo, 20, 5)
+    original = IngestRepository._fold
+
+    async def fold_then_fail(
+        self: IngestRepository, conn: Any, cached: Any, limit: int
+    ) -> tuple[Folded, list[Fact]]:
+        await original(self, conn, cached, limit)  # every rollup statement ran, then the commit fails
+        raise ConnectionResetError("connection lost before the commit")
+
+    monkeypatch.setattr(IngestRepository, "_fold", fold_then_fail)
+    with pytest.raises(ConnectionResetError):
+        await repo.fold(held)
+    monkeypatch.undo()
+    assert await backlog(pool) == 4 and await counted(pool) == {}
+    assert len(repo.known) == 0  # facts of a fold that did not commit are not remembered
+    assert (await repo.fold(held)).events == 20
+    assert await counted(pool) == expected(20)
+    assert (await repo.fold(held)) == Folded()
+
+
+async def test_two_replicas_folding_at_once_count_each_summary_once(pool: asyncpg.Pool[Any]) -> None:
+    repos = [IngestRepository(pool), IngestRepository(pool)]
+    held = await write_in_batches(repos[0], 60, 4)
+    # Both hold every summary (as if each had written them) and fold at the same time, 3 at a time.
+    stages = [RollupStage(repo, interval_seconds=0, limit=3) for repo in repos]
+    for stage in stages:
+        for backlog_id, summary in held.items():
+            stage._cached[backlog_id] = summary
+    folded = await asyncio.gather(*(stage.fold_all() for stage in stages))
+    assert sum(folded) == 60 and all(folded)  # both took part, neither counted a summary twice
+    assert await backlog(pool) == 0 and await counted(pool) == expected(60)
+    assert all(not stage._cached for stage in stages)  # what the other folded is forgotten
+
+
+async def test_a_fold_at_its_limit_keeps_the_summaries_it_did_not_reach(pool: asyncpg.Pool[Any]) -> None:
+    repo = IngestRepository(pool)
+    held = await write_in_batches(repo, 25, 5)
+    stage = RollupStage(repo, interval_seconds=0, limit=2)
+    for backlog_id, summary in held.items():
+        stage._cached[backlog_id] = summary
+    folded = await repo.fold(dict(stage._cached), limit=2)  # another replica folds the first two
+    assert folded.ids == sorted(held)[:2]
+    assert await stage.fold_all() == 15  # the other three, two then one, from memory
+    assert await counted(pool) == expected(25) and not stage._cached
+
+
+async def test_a_rebuild_takes_in_the_backlog_and_counts_nothing_twice(pool: asyncpg.Pool[Any]) -> None:
+    repo = IngestRepository(pool)
+    held = await write_in_batches(repo, 20, 5)
+    await repo.fold(held, limit=1)  # one folded, three waiting
+    await repo.rebuild_rollups()
+    assert await backlog(pool) == 0 and await counted(pool) == expected(20)
+    assert await repo.fold(held) == Folded()  # the rebuild counted the waiting ones itself
+
+
+async def test_the_retention_folds_the_backlog_before_deleting_the_rollups_of_past_days(
+    pool: asyncpg.Pool[Any],
+) -> None:
+    repo = IngestRepository(pool)
+    await write_in_batches(repo, 20, 5)
+    cutoff = YESTERDAY.date() + timedelta(days=1)  # yesterday's events are past the retention now
+    async with pool.acquire() as conn:
+        await repo.delete_rollups_before(cutoff, conn)
+    assert await backlog(pool) == 0
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM activity_sessions") == 0
+        assert await conn.fetchval("SELECT count(*) FROM project_days") == 0
+    # Folded first, then deleted: no summary of yesterday is left to bring its sessions back.
+    assert await repo.fold() == Folded()
