@@ -86,6 +86,7 @@ class RollupStage:
                 metrics.FOLD_SECONDS.observe(time.perf_counter() - started)
                 metrics.FOLD_SUMMARIES.observe(len(folded.ids))
                 metrics.FOLDED_EVENTS.inc(folded.events)
+                metrics.LAST_FOLDED.set(time.time())
                 events += folded.events
             if not full:
                 return events

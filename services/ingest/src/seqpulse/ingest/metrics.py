@@ -40,6 +40,10 @@ FOLD_SECONDS = Histogram(
     "Time to fold summaries into the rollups: read back, merge, the rollup statements, commit.",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
+LAST_FOLDED = Gauge(
+    "seqpulse_ingest_last_folded_timestamp_seconds",
+    "Unix time of the last fold that took summaries in: the Founder View is complete up to about then.",
+)
 FOLD_FAILURES = Counter(
     "seqpulse_ingest_fold_failures_total",
     "Folds that failed (the summaries stay in the backlog and are folded by a later one).",
