@@ -3,7 +3,7 @@ against the naive way of getting one of its numbers (MAU as count(DISTINCT user_
 in the same run.
 
 The events are bulk-loaded with SQL, then the ingest service's rollups are built from them by its own
-rebuild (`IngestRepository.rebuild_rollups`, the same tables the batches keep: tests check that the
+rebuild (`IngestRepository.rebuild_rollups`, the same tables the rollup stage keeps: tests check that the
 two agree); the view reads only the rollups, as in production.
 
 `python -m bench.founder_view [--events 10000000] [--users 20000] [--rounds 7]`

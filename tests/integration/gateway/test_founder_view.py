@@ -26,8 +26,10 @@ def day(offset: int) -> date:
 
 
 async def store(gw: Harness, events: list[ProductEvent]) -> None:
-    """Through the ingest write path, so the rollups the view reads are kept as in production."""
-    await EventWriter(IngestRepository(gw.pool)).write([to_row(e) for e in events])
+    """Through the ingest write path and a fold, so the rollups the view reads are kept as in production."""
+    repo = IngestRepository(gw.pool)
+    await EventWriter(repo).write([to_row(e) for e in events])
+    await repo.fold()
 
 
 def event(user: str, name: str, at: datetime, **fields: Any) -> ProductEvent:
