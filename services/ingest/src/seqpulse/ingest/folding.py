@@ -29,6 +29,8 @@ RETRY_SECONDS = 1.0
 
 
 class RollupStage:
+    """One per replica: remembers the summaries its batches committed, and folds the backlog."""
+
     def __init__(self, repo: IngestRepository, *, interval_seconds: float, limit: int = FOLD_LIMIT) -> None:
         self.repo = repo
         self.interval_seconds = interval_seconds
