@@ -93,7 +93,7 @@ class Ingest:
 
     async def folded(self) -> None:
         """Waits until the rollup stage has folded every summary committed (the rollups are complete)."""
-        await eventually(lambda: self._backlog_empty())
+        await eventually(self._backlog_empty)
 
     async def _backlog_empty(self) -> bool:
         return await self.backlog() == 0

@@ -13,7 +13,7 @@ import pytest
 
 from seqpulse.ingest.events import Row, to_row
 from seqpulse.ingest.folding import RollupStage
-from seqpulse.ingest.repository import Fact, Folded, IngestRepository
+from seqpulse.ingest.repository import Fact, Folded, IngestRepository, Pending
 from seqpulse.ingest.summary import BatchSummary
 from seqpulse.ingest.writer import EventWriter
 from tests.integration.ingest.conftest import Ingest, product_event, user_key
@@ -105,7 +105,7 @@ async def test_two_replicas_folding_at_once_count_each_summary_once(pool: asyncp
     stages = [RollupStage(repo, interval_seconds=0, limit=3) for repo in repos]
     for stage in stages:
         for backlog_id, summary in held.items():
-            stage._cached[backlog_id] = summary
+            stage.add(Pending(backlog_id, summary))
     folded = await asyncio.gather(*(stage.fold_all() for stage in stages))
     assert sum(folded) == 60 and all(folded)  # both took part, neither counted a summary twice
     assert await backlog(pool) == 0 and await counted(pool) == expected(60)
@@ -117,7 +117,7 @@ async def test_a_fold_at_its_limit_keeps_the_summaries_it_did_not_reach(pool: as
     held = await write_in_batches(repo, 25, 5)
     stage = RollupStage(repo, interval_seconds=0, limit=2)
     for backlog_id, summary in held.items():
-        stage._cached[backlog_id] = summary
+        stage.add(Pending(backlog_id, summary))
     folded = await repo.fold(dict(stage._cached), limit=2)  # another replica folds the first two
     assert folded.ids == sorted(held)[:2]
     assert await stage.fold_all() == 15  # the other three, two then one, from memory

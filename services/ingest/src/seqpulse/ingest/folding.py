@@ -52,6 +52,7 @@ class RollupStage:
 
     def stop(self) -> None:
         self._stopping.set()
+        self._due.set()  # wakes the loop, which sees the stop
 
     async def run(self) -> None:
         """Fold whenever a batch committed (at most once per interval) until stopped, then fold once
@@ -59,7 +60,7 @@ class RollupStage:
         self._due.set()  # a backlog left by a crash, or by another replica
         while not self._stopping.is_set():
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake(), timeout=SWEEP_SECONDS)
+                await asyncio.wait_for(self._due.wait(), timeout=SWEEP_SECONDS)
             if self._stopping.is_set():
                 break
             self._due.clear()
@@ -101,15 +102,6 @@ class RollupStage:
             log.warning("rollup_fold_failed", error=f"{type(exc).__name__}: {exc}")
             return False
         return True
-
-    async def _wake(self) -> None:
-        stopping = asyncio.ensure_future(self._stopping.wait())
-        due = asyncio.ensure_future(self._due.wait())
-        try:
-            await asyncio.wait({stopping, due}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stopping.cancel()
-            due.cancel()
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
