@@ -14,7 +14,7 @@ import pytest
 
 from seqpulse.common.bus.batch import Envelope, Rejection
 from seqpulse.common.messages import ProductEvent
-from seqpulse.ingest.events import Row
+from seqpulse.ingest.events import EventRecord, Row
 from seqpulse.ingest.handlers import EventBatches
 from seqpulse.ingest.repository import IngestRepository, Written
 from tests.integration.ingest.conftest import Ingest, counter, product_event, user_key
@@ -43,7 +43,7 @@ async def test_a_batch_committed_but_never_acknowledged_is_stored_and_counted_on
     original = EventBatches.on_batch
 
     async def commit_then_freeze(
-        self: EventBatches, batch: Sequence[Envelope[ProductEvent]]
+        self: EventBatches, batch: Sequence[Envelope[EventRecord]]
     ) -> list[Rejection]:
         await original(self, batch)
         committed.set()

@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from seqpulse.common.bus import Bus
-from seqpulse.ingest.events import plan_batch
+from seqpulse.ingest.events import plan_batch, record_of
 from seqpulse.ingest.repository import IngestRepository
 from seqpulse.ingest.writer import EventWriter
 from tests.integration.ingest.conftest import Ingest, counter, product_event
@@ -80,7 +80,7 @@ async def test_a_value_postgres_refuses_is_set_apart_and_the_rest_of_the_batch_s
     pool: asyncpg.Pool[Any],
 ) -> None:
     now = datetime.now(UTC)
-    rows = plan_batch([product_event(user=f"user{i}") for i in range(7)], now, 90).rows
+    rows = plan_batch([record_of(product_event(user=f"user{i}")) for i in range(7)], now, 90).rows
     # From a producer older than the contract's U+0000 check: Postgres cannot store it in jsonb.
     rows[4] = (*rows[4][:9], {"note": "a\u0000b"})
     repo = IngestRepository(pool)

@@ -15,7 +15,7 @@ from nats.aio.msg import Msg
 
 from seqpulse.common.bus import Bus
 from seqpulse.common.bus.batch import BatchConsumer, Envelope, Rejection
-from seqpulse.common.bus.frames import build_frames, frame_headers, weight
+from seqpulse.common.bus.frames import ModelCodec, build_frames, frame_headers, weight
 from seqpulse.common.bus.streams import INGEST_EVENTS
 from seqpulse.common.errors import RetryableError
 from seqpulse.common.messages import ProductEvent
@@ -124,7 +124,7 @@ def consumer(
     handler: Recorder, bus: FakeBus | None = None, **options: Any
 ) -> tuple[BatchConsumer[ProductEvent], FakeBus]:
     bus = bus or FakeBus()
-    made = BatchConsumer(cast(Bus, bus), INGEST_EVENTS, ProductEvent, handler, **options)
+    made = BatchConsumer(cast(Bus, bus), INGEST_EVENTS, ModelCodec(ProductEvent), handler, **options)
     return made, bus
 
 
@@ -260,7 +260,7 @@ async def test_delivery_attempt_reaches_the_handler(attempt: int) -> None:
         seen.extend(e.delivery.attempt for e in batch)
         return []
 
-    c = BatchConsumer(cast(Bus, FakeBus()), INGEST_EVENTS, ProductEvent, handler)
+    c = BatchConsumer(cast(Bus, FakeBus()), INGEST_EVENTS, ModelCodec(ProductEvent), handler)
     await handle(c, [event_msg(attempt=attempt)])
     assert seen == [attempt]
 

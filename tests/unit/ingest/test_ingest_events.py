@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 
 from seqpulse.common.messages import ProductEvent
-from seqpulse.ingest.events import event_id, plan_batch
+from seqpulse.ingest.events import EventRecord, event_id, plan_batch, record_of
 from seqpulse.ingest.partitions import (
     days_ahead,
     partition_day,
@@ -26,6 +26,10 @@ def event(occurred_at: datetime = NOW, **fields: object) -> ProductEvent:
         {"event_name": "user_login", "occurred_at": occurred_at, "received_at": NOW, "user_key": USER}
         | fields
     )
+
+
+def records(*events: ProductEvent) -> list[EventRecord]:
+    return [record_of(e) for e in events]
 
 
 def test_an_event_just_after_midnight_in_paris_belongs_to_the_previous_utc_day() -> None:
@@ -67,7 +71,7 @@ def test_events_past_the_retention_are_dropped_and_the_rest_kept_in_order() -> N
     old = event(NOW - timedelta(days=91))
     boundary = event(datetime(2026, 8, 24, 0, 0, tzinfo=UTC))  # the first day kept with 90 days
     fresh = event()
-    plan = plan_batch([old, boundary, fresh], NOW, 90)
+    plan = plan_batch(records(old, boundary, fresh), NOW, 90)
     assert plan.dropped == 1
     assert plan.positions == [1, 2]
     assert [row[0] for row in plan.rows] == [event_id(boundary.message_id), event_id(fresh.message_id)]
@@ -76,7 +80,7 @@ def test_events_past_the_retention_are_dropped_and_the_rest_kept_in_order() -> N
 
 def test_an_event_from_beyond_the_clock_skew_is_rejected_with_the_reason() -> None:
     ahead = event(NOW + timedelta(minutes=6), received_at=NOW + timedelta(minutes=2))
-    plan = plan_batch([event(), ahead], NOW, 90)
+    plan = plan_batch(records(event(), ahead), NOW, 90)
     assert list(plan.rejected) == [1]
     assert "ahead of the ingest clock" in plan.rejected[1]
     assert plan.positions == [0]
@@ -85,7 +89,7 @@ def test_an_event_from_beyond_the_clock_skew_is_rejected_with_the_reason() -> No
 def test_a_redelivery_inside_the_same_batch_is_written_once() -> None:
     original = event()
     again = ProductEvent.from_bytes(original.to_bytes())
-    plan = plan_batch([original, again, event()], NOW, 90)
+    plan = plan_batch(records(original, again, event()), NOW, 90)
     assert plan.repeats == 1
     assert plan.positions == [0, 2]
 
@@ -93,7 +97,7 @@ def test_a_redelivery_inside_the_same_batch_is_written_once() -> None:
 def test_a_row_carries_every_field_of_the_event() -> None:
     project = uuid.uuid4()
     e = event(project_id=project, plan="pro", country="FR", properties={"method": "password"}, source="http")
-    (row,) = plan_batch([e], NOW, 90).rows
+    (row,) = plan_batch(records(e), NOW, 90).rows
     assert row == (
         uuid.UUID(e.message_id),
         NOW,

@@ -6,10 +6,11 @@ from __future__ import annotations
 from seqpulse.common.bus.batch import BatchConsumer
 from seqpulse.common.bus.streams import INGEST_EVENTS
 from seqpulse.common.logging import get_logger
-from seqpulse.common.messages import ProductEvent
 from seqpulse.common.runtime import Service
 from seqpulse.ingest import metrics
 from seqpulse.ingest.config import IngestSettings
+from seqpulse.ingest.decoding import EventCodec
+from seqpulse.ingest.events import EventRecord
 from seqpulse.ingest.folding import RollupStage
 from seqpulse.ingest.handlers import EventBatches
 from seqpulse.ingest.maintenance import Maintenance
@@ -53,7 +54,7 @@ class IngestService(Service):
         consumer = BatchConsumer(
             bus,
             INGEST_EVENTS,
-            ProductEvent,
+            EventCodec(),
             batches.on_batch,
             batch_size=s.ingest_batch_size,
             max_wait_seconds=s.ingest_batch_max_wait_seconds,
@@ -65,7 +66,7 @@ class IngestService(Service):
         await super().start()
 
     @staticmethod
-    async def _consume(consumer: BatchConsumer[ProductEvent], stage: RollupStage) -> None:
+    async def _consume(consumer: BatchConsumer[EventRecord], stage: RollupStage) -> None:
         """The consumer until it has drained; then the rollup stage folds what it committed, and stops."""
         try:
             await consumer.run()

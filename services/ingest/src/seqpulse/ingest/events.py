@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeAlias
+from typing import Any, NamedTuple, TypeAlias
 
 from seqpulse.common.messages.product import MAX_FUTURE_SKEW, ProductEvent
 from seqpulse.ingest.partitions import retention_cutoff, utc_day
@@ -48,6 +48,14 @@ def event_id(message_id: str) -> uuid.UUID:
         return uuid.uuid5(EVENT_ID_NAMESPACE, message_id)
 
 
+class EventRecord(NamedTuple):
+    """A valid product event as the ingest uses it: its row, and the producer's id (for a dead letter).
+    The consumer reads events straight into records (decoding.py)."""
+
+    row: Row
+    message_id: str
+
+
 def to_row(event: ProductEvent) -> Row:
     return (
         event_id(event.message_id),
@@ -61,6 +69,10 @@ def to_row(event: ProductEvent) -> Row:
         event.source,
         event.properties,
     )
+
+
+def record_of(event: ProductEvent) -> EventRecord:
+    return EventRecord(to_row(event), event.message_id)
 
 
 @dataclass
@@ -77,7 +89,7 @@ class BatchPlan:
     rejected: dict[int, str] = field(default_factory=dict)
 
 
-def plan_batch(events: Sequence[ProductEvent], now: datetime, retention_days: int) -> BatchPlan:
+def plan_batch(events: Sequence[EventRecord], now: datetime, retention_days: int) -> BatchPlan:
     """Sort a batch by what to do with each event, judged against `now` (the service's clock)."""
     plan = BatchPlan()
     cutoff = retention_cutoff(utc_day(now), retention_days)
@@ -85,18 +97,18 @@ def plan_batch(events: Sequence[ProductEvent], now: datetime, retention_days: in
     # producer with a wrong clock cannot make partitions for days that have not come.
     horizon = now + MAX_FUTURE_SKEW
     seen: set[tuple[uuid.UUID, datetime]] = set()
-    for index, event in enumerate(events):
-        if event.occurred_at > horizon:
+    for index, (row, _) in enumerate(events):
+        occurred_at = row[1]
+        if occurred_at > horizon:
             plan.rejected[index] = (
-                f"occurred_at {event.occurred_at.isoformat()} is more than "
+                f"occurred_at {occurred_at.isoformat()} is more than "
                 f"{int(MAX_FUTURE_SKEW.total_seconds())} s ahead of the ingest clock"
             )
             continue
-        if utc_day(event.occurred_at) < cutoff:
+        if utc_day(occurred_at) < cutoff:
             plan.dropped += 1
             continue
-        row = to_row(event)
-        key = (row[0], row[1])
+        key = (row[0], occurred_at)
         if key in seen:
             plan.repeats += 1
             continue

@@ -7,9 +7,8 @@ from collections.abc import Sequence
 
 from seqpulse.common.bus.batch import Envelope, Rejection
 from seqpulse.common.logging import get_logger
-from seqpulse.common.messages import ProductEvent
 from seqpulse.ingest import metrics
-from seqpulse.ingest.events import plan_batch
+from seqpulse.ingest.events import EventRecord, plan_batch
 from seqpulse.ingest.folding import RollupStage
 from seqpulse.ingest.partitions import Clock
 from seqpulse.ingest.writer import EventWriter
@@ -24,7 +23,7 @@ class EventBatches:
         self.clock = clock
         self.retention_days = retention_days
 
-    async def on_batch(self, batch: Sequence[Envelope[ProductEvent]]) -> list[Rejection]:
+    async def on_batch(self, batch: Sequence[Envelope[EventRecord]]) -> list[Rejection]:
         """Store the batch's new events and their summary; returns once committed (the consumer acks after
         that), and leaves the summary to the rollup stage."""
         now = self.clock()

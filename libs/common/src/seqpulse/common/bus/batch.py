@@ -21,28 +21,18 @@ import nats.js.errors
 from nats.aio.msg import Msg
 from opentelemetry import trace
 from prometheus_client import Histogram
-from pydantic import ValidationError
 
 from seqpulse.common.bus.client import Bus
 from seqpulse.common.bus.consumer import Delivery, retry_delay
-from seqpulse.common.bus.frames import (
-    FRAME_HEADER,
-    BadPart,
-    FrameError,
-    Part,
-    decode_frame,
-    validation_reason,
-    weight,
-)
+from seqpulse.common.bus.frames import FRAME_HEADER, BadPart, Codec, FrameError, Part, Undecodable, weight
 from seqpulse.common.bus.pull import PullFetcher
 from seqpulse.common.bus.streams import ConsumerSpec
 from seqpulse.common.errors import RetryableError
 from seqpulse.common.logging import get_logger
-from seqpulse.common.messages.base import Message
 from seqpulse.common.telemetry.metrics import BUS_MESSAGES
 from seqpulse.common.telemetry.tracing import context_from_headers, tracer
 
-M = TypeVar("M", bound=Message)
+T = TypeVar("T")
 log = get_logger(__name__)
 _tracer = tracer("seqpulse.common.bus")
 # A batch span links to the producers' spans; past this many, the links cost more than they tell.
@@ -56,11 +46,11 @@ BUS_BATCH_SECONDS = Histogram(
 
 
 @dataclass(frozen=True, slots=True)
-class Envelope(Generic[M]):
-    """One decoded message of a batch, the NATS message it came in, and its place in that message's frame
-    (None: the message is the NATS message itself)."""
+class Envelope(Generic[T]):
+    """One decoded message of a batch (as the consumer's codec reads it), the NATS message it came in, and
+    its place in that message's frame (None: the message is the NATS message itself)."""
 
-    message: M
+    message: T
     msg: Msg
     part: int | None = None
 
@@ -78,7 +68,7 @@ class Rejection:
     reason: str
 
 
-BatchHandler = Callable[[Sequence[Envelope[M]]], Awaitable[Sequence[Rejection]]]
+BatchHandler = Callable[[Sequence[Envelope[T]]], Awaitable[Sequence[Rejection]]]
 
 
 class Fetcher(Protocol):
@@ -87,7 +77,7 @@ class Fetcher(Protocol):
     async def fetch(self, batch: int = 1, timeout: float | None = 5) -> list[Msg]: ...
 
 
-class BatchConsumer(Generic[M]):
+class BatchConsumer(Generic[T]):
     """Pulls up to `batch_size` messages, or what arrived within `max_wait_seconds` of the first, and
     hands them to `handler` at once; up to `max_in_flight` batches are handled at the same time. The
     handler must make its batch durable before it returns, and be idempotent (a batch may come back)."""
@@ -96,8 +86,8 @@ class BatchConsumer(Generic[M]):
         self,
         bus: Bus,
         spec: ConsumerSpec,
-        model: type[M],
-        handler: BatchHandler[M],
+        codec: Codec[T],
+        handler: BatchHandler[T],
         *,
         batch_size: int = 1000,
         max_wait_seconds: float = 0.5,
@@ -108,7 +98,7 @@ class BatchConsumer(Generic[M]):
     ) -> None:
         self.bus = bus
         self.spec = spec
-        self.model = model
+        self.codec = codec
         self.handler = handler
         self.batch_size = batch_size
         self.max_wait_seconds = max_wait_seconds
@@ -137,13 +127,12 @@ class BatchConsumer(Generic[M]):
 
         try:
             while not self._stopping.is_set():
-                # The next batch is collected while earlier ones are written: fetching and decoding in
-                # Python overlap the database's work instead of adding to it.
-                await slots.acquire()
+                # The next batch is collected while earlier ones are handled, even when every slot is
+                # taken: fetching overlaps the handlers' work instead of delaying the next batch's start.
                 msgs = await self.collect(fetcher)
                 if not msgs:
-                    slots.release()
                     continue
+                await slots.acquire()
                 task = asyncio.create_task(self.handle(msgs))
                 in_flight.add(task)
                 task.add_done_callback(done)
@@ -219,7 +208,7 @@ class BatchConsumer(Generic[M]):
 
     async def _settle(self, msgs: Sequence[Msg], span: trace.Span) -> None:
         kept: list[Msg] = []
-        envelopes: list[Envelope[M]] = []
+        envelopes: list[Envelope[T]] = []
         bad: list[tuple[Msg, BadPart]] = []  # parts of frames that are not valid messages
         for msg in msgs:
             try:
@@ -254,7 +243,7 @@ class BatchConsumer(Generic[M]):
                 await self.dead_letter(envelope.msg, rejection.reason, _attempt(envelope.msg))
                 settled.add(id(envelope.msg))
             elif not await self._dead_letter_part(
-                envelope.msg, BadPart(envelope.part, envelope.message.to_bytes(), rejection.reason)
+                envelope.msg, BadPart(envelope.part, self.codec.to_bytes(envelope.message), rejection.reason)
             ):
                 unsaved.add(id(envelope.msg))
         for msg, part in bad:
@@ -277,23 +266,13 @@ class BatchConsumer(Generic[M]):
         if unacked:
             log.warning("batch_ack_failed", consumer=self.spec.durable, messages=unacked)
 
-    def _decode(self, msg: Msg) -> list[Part[M] | BadPart]:
-        if msg.headers and FRAME_HEADER in msg.headers:
-            try:
-                return decode_frame(self.model, msg.data, msg.subject, self.bus.prefix)
-            except FrameError as exc:
-                raise _Undecodable(f"invalid frame of {self.model.type_name()}: {exc}") from exc
+    def _decode(self, msg: Msg) -> list[Part[T] | BadPart]:
         try:
-            message = self.model.from_bytes(msg.data)
-        except ValidationError as exc:
-            raise _Undecodable(f"invalid {self.model.type_name()}: {validation_reason(exc)}") from exc
-        except (ValueError, TypeError) as exc:  # a validator that raised something pydantic does not wrap
-            raise _Undecodable(f"invalid {self.model.type_name()}: {_describe(exc)}") from exc
-        expected = message.topic(self.bus.prefix)
-        if msg.subject != expected:
-            # Consumers filter on the subject: a message on the wrong one would mislead them.
-            raise _Undecodable(f"published on {msg.subject}, but its subject is {expected}")
-        return [Part(message, None)]
+            if msg.headers and FRAME_HEADER in msg.headers:
+                return self.codec.decode_frame(msg.data, msg.subject, self.bus.prefix)
+            return [Part(self.codec.decode(msg.data, msg.subject, self.bus.prefix), None)]
+        except (FrameError, Undecodable) as exc:
+            raise _Undecodable(str(exc)) from exc
 
     async def _retry(self, msgs: Sequence[Msg], exc: Exception) -> None:
         attempts = [_attempt(msg) for msg in msgs]
@@ -398,7 +377,7 @@ class BatchConsumer(Generic[M]):
 
 
 class _Undecodable(Exception):
-    """The message is not a valid `model` on its subject: no redelivery can fix it."""
+    """The message is not valid on its subject: no redelivery can fix it."""
 
 
 def _attempt(msg: Msg) -> int:

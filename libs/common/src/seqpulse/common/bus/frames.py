@@ -14,7 +14,7 @@ import functools
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 import orjson
 from nats.aio.msg import Msg
@@ -23,6 +23,8 @@ from pydantic import TypeAdapter, ValidationError
 from seqpulse.common.messages.base import Encoded, Message
 
 M = TypeVar("M", bound=Message)
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 FRAME_HEADER = "SeqPulse-Frame"
 # Messages per frame at most: a frame is settled (acked, retried) as a whole, so it stays one request's worth.
 MAX_FRAME_MESSAGES = 1000
@@ -39,10 +41,11 @@ class Frame:
 
 
 @dataclass(frozen=True, slots=True)
-class Part(Generic[M]):
-    """A message of a received frame (or the message itself: `index` None) that is valid on its subject."""
+class Part(Generic[T]):
+    """A message of a received frame (or the message itself: `index` None) that is valid on its subject,
+    as its consumer's codec reads it (the model, for `ModelCodec`)."""
 
-    message: M
+    message: T
     index: int | None
 
 
@@ -127,6 +130,58 @@ def weight(msg: Msg) -> int:
 
 class FrameError(ValueError):
     """The frame as a whole is unreadable (not a JSON array): no part of it can be kept."""
+
+
+class Undecodable(ValueError):
+    """A message (not a frame) that is not valid on its subject: no redelivery can fix it."""
+
+
+class Codec(Protocol[T]):
+    """How a batch consumer reads its messages, and what its handler gets of each: the model itself
+    (`ModelCodec`), or a lighter form of it its consumer reads faster (the ingest's `EventCodec`). A codec
+    must accept exactly what the model accepts, and say why it refuses the same way."""
+
+    def decode(self, data: bytes, subject: str, prefix: str) -> T:
+        """One message that is not a frame; `Undecodable` with the reason if it is not valid."""
+        ...
+
+    def decode_frame(self, data: bytes, subject: str, prefix: str) -> list[Part[T] | BadPart]:
+        """Every part of a frame (`decode_frame`); `FrameError` with the reason if it is unreadable."""
+        ...
+
+    def to_bytes(self, item: T) -> bytes:
+        """The message again, as JSON its model reads: what a dead letter carries."""
+        ...
+
+
+class ModelCodec(Generic[M]):
+    """Messages read as their pydantic model."""
+
+    def __init__(self, model: type[M]) -> None:
+        self.model = model
+
+    def decode(self, data: bytes, subject: str, prefix: str) -> M:
+        name = self.model.type_name()
+        try:
+            message = self.model.from_bytes(data)
+        except ValidationError as exc:
+            raise Undecodable(f"invalid {name}: {validation_reason(exc)}") from exc
+        except (ValueError, TypeError) as exc:  # a validator that raised something pydantic does not wrap
+            raise Undecodable(f"invalid {name}: {type(exc).__name__}: {exc}") from exc
+        expected = message.topic(prefix)
+        if subject != expected:
+            # Consumers filter on the subject: a message on the wrong one would mislead them.
+            raise Undecodable(f"published on {subject}, but its subject is {expected}")
+        return message
+
+    def decode_frame(self, data: bytes, subject: str, prefix: str) -> list[Part[M] | BadPart]:
+        try:
+            return decode_frame(self.model, data, subject, prefix)
+        except FrameError as exc:
+            raise FrameError(f"invalid frame of {self.model.type_name()}: {exc}") from exc
+
+    def to_bytes(self, item: M) -> bytes:
+        return item.to_bytes()
 
 
 def decode_frame(model: type[M], data: bytes, subject: str, prefix: str) -> list[Part[M] | BadPart]:

@@ -53,8 +53,10 @@ MAX_PROPERTIES_BYTES = 4096
 MAX_FUTURE_SKEW = timedelta(minutes=5)
 MAX_AGE = timedelta(days=30)
 Plan = Literal["free", "pro", "enterprise"]
-_COUNTRY = re.compile(r"^[A-Z]{2}$")
-_USER_KEY = re.compile(r"^[0-9a-f]{32}$")
+COUNTRY_PATTERN = r"^[A-Z]{2}$"
+USER_KEY_PATTERN = r"^[0-9a-f]{32}$"
+_COUNTRY = re.compile(COUNTRY_PATTERN)
+_USER_KEY = re.compile(USER_KEY_PATTERN)
 
 
 def as_utc(value: datetime) -> datetime:

@@ -1,0 +1,233 @@
+"""The ingest's codec reads frames straight into records, and must read them exactly as `ProductEvent` does:
+the same records for what the model accepts, the same refusals and reasons for the rest."""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+import pytest
+
+from seqpulse.common.bus.frames import BadPart, FrameError, ModelCodec, Part, Undecodable
+from seqpulse.common.messages import ProductEvent
+from seqpulse.common.messages.product import KNOWN_EVENTS
+from seqpulse.ingest.decoding import EventCodec
+from seqpulse.ingest.events import EventRecord, record_of
+
+PREFIX = "t"
+NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+MODEL = ModelCodec(ProductEvent)
+
+
+def subject(name: str = "user_login") -> str:
+    return f"{PREFIX}.events.v1.{name}"
+
+
+def valid(rng: random.Random, name: str = "user_login") -> dict[str, Any]:
+    """An event as a producer writes it, with the optional fields and the id's form varied."""
+    offset = rng.choice(["Z", "+00:00", "+02:00", "-05:30"])
+    occurred = NOW - timedelta(seconds=rng.randint(0, 86_400), microseconds=rng.choice([0, 1, 500_000]))
+    occurred_text = occurred.isoformat().replace("+00:00", "")
+    if offset != "Z" and offset != "+00:00":
+        hours, minutes = int(offset[1:3]), int(offset[4:])
+        sign = 1 if offset[0] == "+" else -1
+        local = occurred + sign * timedelta(hours=hours, minutes=minutes)
+        occurred_text = local.replace(tzinfo=None).isoformat()
+    message_id = rng.choice(
+        [str(uuid.uuid4()), str(uuid.uuid4()).upper(), f"order-{rng.randint(0, 9999)}", uuid.uuid4().hex]
+    )
+    return {
+        "message_id": message_id,
+        "event_name": name,
+        "occurred_at": occurred_text + offset,
+        "received_at": NOW.isoformat(),
+        "user_key": rng.choice([None, f"{rng.getrandbits(128):032x}"]),
+        "project_id": rng.choice([None, str(uuid.uuid4())]),
+        "plan": rng.choice([None, "free", "pro", "enterprise"]),
+        "country": rng.choice([None, "FR", "US"]),
+        "properties": rng.choice([{}, {"method": "password"}, {"n": 3, "list": [1, "a", None], "x": 1.5}]),
+        "source": rng.choice(["http", "internal"]),
+    }
+
+
+def dumps(value: Any) -> bytes:
+    """JSON as any producer may write it (the standard library's: integers of any size)."""
+    return json.dumps(value, ensure_ascii=False).encode()
+
+
+def reference(data: bytes, on: str) -> list[Part[EventRecord] | BadPart]:
+    """What reading every event as a `ProductEvent` gives."""
+    return [
+        Part(record_of(part.message), part.index) if isinstance(part, Part) else part
+        for part in MODEL.decode_frame(data, on, PREFIX)
+    ]
+
+
+class CountingFallback:
+    """Counts the frames the codec hands to the model."""
+
+    def __init__(self, codec: EventCodec, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.frames = 0
+        model = ModelCodec(ProductEvent)
+
+        def decode_frame(data: bytes, on: str, prefix: str) -> list[Part[ProductEvent] | BadPart]:
+            self.frames += 1
+            return model.decode_frame(data, on, prefix)
+
+        monkeypatch.setattr(codec, "_model", model)
+        monkeypatch.setattr(model, "decode_frame", decode_frame)
+
+
+def test_producers_frames_are_read_without_the_model_into_the_records_the_model_gives(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rng = random.Random(7)
+    codec = EventCodec()
+    fallback = CountingFallback(codec, monkeypatch)
+    for _ in range(200):
+        name = rng.choice([*KNOWN_EVENTS, "custom.export_done"])
+        items = [valid(rng, name) for _ in range(rng.randint(2, 20))]
+        data = dumps(items)
+        assert codec.decode_frame(data, subject(name), PREFIX) == reference(data, subject(name))
+    assert fallback.frames == 0
+    # And the frames the model writes itself (pydantic's serialiser) take the same way.
+    events = [ProductEvent(event_name="sdh_viewed", occurred_at=NOW, received_at=NOW) for _ in range(3)]
+    data = b"[" + b",".join(e.to_bytes() for e in events) + b"]"
+    assert codec.decode_frame(data, subject("sdh_viewed"), PREFIX) == reference(data, subject("sdh_viewed"))
+    assert fallback.frames == 0
+
+
+PROPERTIES_LIMIT = {"p": "x" * (4096 - len(orjson.dumps({"p": ""})))}  # exactly 4096 bytes of JSON
+# Each field's awkward values: some valid for the model in a form the fast way leaves to it, some refused.
+EDGES: dict[str, list[Any]] = {
+    "message_id": ["", 5, None, "{" + str(uuid.UUID(int=7)) + "}", "urn:uuid:" + str(uuid.UUID(int=9))],
+    "event_name": [
+        "user_logn",
+        "custom.Bad",
+        "custom.ok\n",
+        "custom." + "a" * 63,
+        "custom." + "a" * 64,
+        "custom.",
+        5,
+        None,
+    ],
+    "occurred_at": [
+        "2026-11-22T09:00:00",
+        "2026-11-22 09:00:00Z",
+        "2026-11-22t09:00:00z",
+        1_795_000_000,
+        "1795000000",
+        "2026-02-30T09:00:00Z",
+        "2026-11-22T09:00:00.1234567Z",
+        "2026-11-22T09:00:00.1Z",
+        "2026-11-22T09:00:00+24:00",
+        "2026-11-22T09:00:00-23:59",
+        "2026-11-22T24:00:00Z",
+        "2026-11-22T23:59:60Z",
+        "2026-11-22",
+        "2026-11-22T10:05:00Z",  # exactly 5 minutes after received_at: accepted
+        "2026-11-22T10:05:00.000001Z",  # just beyond: refused
+        "2026-11-22T11:05:00+01:00",
+        "２０２６-11-22T09:00:00Z",
+        None,
+    ],
+    "received_at": ["2026-11-22T10:00:00", "2026-11-22T10:00:00+01:00", 0, None],
+    "user_key": ["A" * 32, "a" * 31, "a" * 33, "g" * 32, "0" * 32 + "\n", 5],
+    "project_id": [
+        "{" + str(uuid.UUID(int=3)) + "}",
+        str(uuid.UUID(int=3)).upper(),
+        uuid.UUID(int=3).hex,
+        "not-a-uuid",
+        5,
+    ],
+    "plan": ["PRO", "gold", 1],
+    "country": ["fr", "FRA", "F1", "FR\n", ""],
+    "properties": [
+        PROPERTIES_LIMIT,
+        {"p": PROPERTIES_LIMIT["p"] + "x"},
+        {"a": "\u0000"},
+        {"\u0000": 1},
+        {"a": [{"b": "x\u0000"}]},
+        {"a": "\\u0000"},
+        {"big": 2**70},
+        [],
+        None,
+        "x",
+    ],
+    "source": ["other", None, "HTTP"],
+}
+
+
+@pytest.mark.parametrize(("field", "value"), [(f, v) for f, values in EDGES.items() for v in values])
+def test_an_awkward_value_is_read_as_the_model_reads_it_with_the_same_reasons(field: str, value: Any) -> None:
+    rng = random.Random(hash(field) % 1000)
+    codec = EventCodec()
+    event = valid(rng) | {field: value}
+    frame = [valid(rng), event, valid(rng)]
+    for items in (frame, [event]):
+        data = dumps(items)
+        assert codec.decode_frame(data, subject(), PREFIX) == reference(data, subject())
+    # Missing altogether: the model's default, or its refusal.
+    missing = [{k: v for k, v in valid(rng).items() if k != field}, valid(rng)]
+    data = dumps(missing)
+    assert without_made_up(codec.decode_frame(data, subject(), PREFIX)) == without_made_up(
+        reference(data, subject())
+    )
+
+
+def without_made_up(parts: list[Part[EventRecord] | BadPart]) -> list[Any]:
+    """The parts without what the model makes up for a missing field (a new id, the time now)."""
+    return [
+        (part.index, part.message.row[1], part.message.row[3:]) if isinstance(part, Part) else part
+        for part in parts
+    ]
+
+
+def test_an_extra_field_or_a_part_on_another_subject_is_refused_as_the_model_refuses_it() -> None:
+    rng = random.Random(3)
+    codec = EventCodec()
+    for items in ([valid(rng) | {"ip": "203.0.113.9"}, valid(rng)], [valid(rng), valid(rng, "user_signup")]):
+        data = dumps(items)
+        decoded = codec.decode_frame(data, subject(), PREFIX)
+        assert decoded == reference(data, subject())
+        assert isinstance(decoded[1], BadPart) or isinstance(decoded[0], BadPart)
+
+
+def test_random_frames_with_random_faults_read_the_same_both_ways() -> None:
+    rng = random.Random(11)
+    codec = EventCodec()
+    for _ in range(400):
+        items: list[Any] = [valid(rng) for _ in range(rng.randint(1, 6))]
+        for _ in range(rng.randint(0, 2)):
+            field = rng.choice(list(EDGES))
+            items[rng.randrange(len(items))][field] = rng.choice(EDGES[field])
+        if rng.random() < 0.1:
+            items.append(rng.choice([5, "x", None, []]))
+        data = dumps(items)
+        assert codec.decode_frame(data, subject(), PREFIX) == reference(data, subject())
+
+
+def test_a_frame_that_is_not_an_array_is_unreadable_and_a_single_message_is_the_models() -> None:
+    codec = EventCodec()
+    with pytest.raises(FrameError, match=r"invalid frame of seqpulse\.events\.v1\.product"):
+        codec.decode_frame(b"{not json", subject(), PREFIX)
+    one = valid(random.Random(5))
+    assert codec.decode(dumps(one), subject(), PREFIX) == record_of(
+        ProductEvent.model_validate_json(dumps(one))
+    )
+    with pytest.raises(Undecodable, match="but its subject is"):
+        codec.decode(dumps(one), subject("user_signup"), PREFIX)
+
+
+def test_a_record_written_back_for_a_dead_letter_reads_as_the_same_event() -> None:
+    rng = random.Random(9)
+    codec = EventCodec()
+    items = [valid(rng) for _ in range(50)]
+    for part in codec.decode_frame(dumps(items), subject(), PREFIX):
+        assert isinstance(part, Part)
+        again = ProductEvent.from_bytes(codec.to_bytes(part.message))
+        assert record_of(again) == part.message
