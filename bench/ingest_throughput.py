@@ -32,9 +32,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,7 +46,7 @@ from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.event_corpus import ANALYTICS_KEY, GEOIP_DB, Post, Project, check_addresses, make_posts
-from bench.procs import console_script, spawn, stop, wait_ready
+from bench.procs import console_script, cpu_seconds, running, spawn, stop, tree_cpu_seconds, wait_ready
 from bench.report import emit, fmt, print_table, ratio
 from bench.stack import Stack, log_services_to, running_stack
 from seqpulse.common.bus import Bus
@@ -336,7 +338,18 @@ async def _measure(args: argparse.Namespace, stack: Stack, dsn: str, pool: Pool)
         before = await wait_handled(f"{health}/metrics", set_up, time.perf_counter() + 30)
         if before.total < set_up:
             raise RuntimeError(f"ingest handled {before.total:.0f} of the {set_up} set-up events")
+        pids = {"gateway": gateway.pid, "ingest": ingest.pid, "nats": running(stack.nats.proc)}
+        postmaster = running(stack.pg.proc)
+        processes: dict[str, Callable[[], float]] = {
+            **{name: functools.partial(cpu_seconds, pid) for name, pid in pids.items()},
+            "postgres": lambda: tree_cpu_seconds(postmaster),  # the postmaster and its backends
+        }
+        cpu_before = {name: read() for name, read in processes.items()}
         f["e2e_s"], posted, after = await end_to_end(gw, f"{health}/metrics", posts, before, args.limit)
+        # CPU per event stored: what each process spent on the end-to-end path (steadier than a rate).
+        f["cpu_us"] = {
+            name: (read() - cpu_before[name]) * 1e6 / max(1, args.events) for name, read in processes.items()
+        }
         f["answers"], f["accepted"], f["http_s"] = dict(posted.answers), posted.accepted, posted.seconds
         f["handled_stored"] = int(after.stored - before.stored)
         f["handled_other"] = int(after.total - before.total) - f["handled_stored"]
@@ -398,6 +411,12 @@ def _figures(args: argparse.Namespace, f: dict[str, Any]) -> dict[str, Any]:
         f" counted {f['counted']}/{f['with_user']} events with a user"
     )
     print(f"  on disk: {f['bytes_per_event']:.0f} bytes per event (table, TOAST and indexes)")
+    cpu = f["cpu_us"]
+    print(
+        "  CPU per event, end to end: "
+        + ", ".join(f"{name} {value:.1f} us" for name, value in cpu.items())
+        + f" (total {sum(cpu.values()):.1f} us)"
+    )
     return {
         "events": n,
         "batch": args.batch,
@@ -424,6 +443,7 @@ def _figures(args: argparse.Namespace, f: dict[str, Any]) -> dict[str, Any]:
         "capacity_counted": f["capacity_counted"],
         "capacity_batches": f["capacity_batches"],
         "bytes_per_event": f["bytes_per_event"],
+        "cpu_us_per_event": {name: round(value, 2) for name, value in f["cpu_us"].items()},
         "checks_passed": all(checks.values()),
         "target_ratio": TARGET_RATIO,
         "target_met": met,

@@ -57,6 +57,13 @@ def rss_mib(pid: int) -> float:
     raise RuntimeError(f"no VmRSS for pid {pid}")
 
 
+def running(proc: subprocess.Popen[bytes] | None) -> int:
+    """The pid of a server the bench started."""
+    if proc is None or proc.poll() is not None:
+        raise RuntimeError("the server is not running")
+    return proc.pid
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time a process has used so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
