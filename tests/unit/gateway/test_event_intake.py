@@ -15,7 +15,7 @@ from seqpulse.common.messages.base import Encoded
 from seqpulse.common.messages.product import KNOWN_EVENTS, MAX_PROPERTIES_BYTES, ProductEvent, pseudonymise
 from seqpulse.gateway.event_intake import check_all, judge_all, validate_item
 from seqpulse.gateway.records import Principal, ProjectRow
-from seqpulse.gateway.schemas.events import RFC3339_RULE, EventRequest
+from seqpulse.gateway.schemas.events import RFC3339_RULE
 
 KEY = b"unit-analytics-key-0123456789abcdef"
 NOW = datetime.now(UTC)
@@ -66,7 +66,7 @@ def test_what_judge_all_writes_is_a_valid_product_event_with_the_sent_values(cou
     sender = project()
     received = datetime.now(UTC)
     checked = check_all(items, received)
-    assert all(isinstance(c, EventRequest) for c in checked)
+    assert all(isinstance(c, dict) for c in checked)  # the whole batch in one call, no model
     accepted, rejected = judge_all(
         checked, sender, {}, key=KEY, country=country, received_at=received, prefix=PREFIX
     )
@@ -98,11 +98,59 @@ def test_a_batch_with_bad_events_is_judged_as_its_events_one_by_one() -> None:
     items[9] = {**items[9], "colour": "blue"}
     checked = check_all(items, NOW)
     assert checked == [validate_item(item, NOW) for item in items]
-    assert [i for i, c in enumerate(checked) if not isinstance(c, EventRequest)] == [3, 7, 9]
+    assert [i for i, c in enumerate(checked) if not isinstance(c, dict)] == [3, 7, 9]
     assert check_all([items[0], items[1]], NOW) == [
         validate_item(items[0], NOW),
         validate_item(items[1], NOW),
     ]
+
+
+# Values of each field in forms the one-call validation leaves to the model, valid or not.
+AWKWARD: dict[str, list[Any]] = {
+    "event_id": [
+        str(uuid.UUID(int=5)).upper(),
+        "{" + str(uuid.UUID(int=5)) + "}",
+        uuid.UUID(int=5).hex,
+        " " + str(uuid.UUID(int=5)) + " ",
+        "urn:uuid:" + str(uuid.UUID(int=5)),
+        "not-a-uuid",
+        5,
+        None,
+    ],
+    "event_name": [" user_login ", "user_login\n", "Signup", "custom." + "a" * 63, "custom." + "a" * 80, 5],
+    "user_id": ["", " ", " bob ", "u" * 256, "u" * 257, 5, None],
+    "project_id": [str(uuid.UUID(int=1)).upper(), "{" + str(uuid.UUID(int=1)) + "}", "nope", None],
+    "plan": ["pro", "PRO", " pro ", None, 1],
+    "timestamp": [
+        " 2026-11-22T09:00:00Z ",
+        "2026-11-22t09:00:00z",
+        "2026-11-22 09:00:00+01:00",
+        "2026-11-22T09:00:00.123456789Z",
+        "2026-11-22T09:00:00",
+        "2026-02-30T09:00:00Z",
+        1_700_000_000,
+        None,
+    ],
+    "properties": [{}, {"a": 1}, [], None, "x", {"a": "\x00"}, {"big": "x" * MAX_PROPERTIES_BYTES}],
+    "colour": ["blue"],
+}
+
+
+def test_the_batch_at_once_gives_what_the_model_gives_for_each_event() -> None:
+    rng = random.Random(21)
+    cases = [(field, value) for field, values in AWKWARD.items() for value in values]
+    for field, value in cases:
+        item = {**random_item(rng), field: value}
+        for items in ([item], [random_item(rng), item]):
+            assert check_all(items, NOW) == [validate_item(i, NOW) for i in items], (field, value)
+        absent = {k: v for k, v in random_item(rng).items() if k != field}
+        assert check_all([absent], NOW) == [validate_item(absent, NOW)], field
+    for _ in range(300):  # and any mix of them
+        items = [random_item(rng) for _ in range(rng.randint(1, 5))]
+        for _ in range(rng.randint(0, 2)):
+            field, value = rng.choice(cases)
+            items[rng.randrange(len(items))][field] = value
+        assert check_all(items, NOW) == [validate_item(i, NOW) for i in items]
 
 
 def login(**fields: Any) -> dict[str, Any]:

@@ -174,7 +174,7 @@ class ProductEvent(Message):
         occurred_at: datetime,
         received_at: datetime,
         user_key: str | None,
-        project_id: uuid.UUID | None,
+        project_id: uuid.UUID | str | None,
         plan: Plan | None,
         country: str | None,
         properties: dict[str, Any],
@@ -193,6 +193,7 @@ class ProductEvent(Message):
                 "received_at": received_at,
                 "user_key": user_key,
                 # str(): the driver's UUID type is not the standard library's, which orjson writes itself.
+                # A producer writing many events of one project may give its text, written once.
                 "project_id": str(project_id) if project_id is not None else None,
                 "plan": plan,
                 "country": country,

@@ -30,7 +30,6 @@ from seqpulse.gateway.resources import Resources
 from seqpulse.gateway.routes import Operation
 from seqpulse.gateway.schemas.common import FieldError
 from seqpulse.gateway.schemas.events import (
-    EventRequest,
     EventsAcceptedResponse,
     EventsRequest,
     RejectedEvent,
@@ -122,7 +121,7 @@ def operations(res: Resources) -> list[Operation]:
                 sender = await authenticate_user(conn, request, "write")
                 items, batched = parse_items(raw)
                 checked = check_all(items, received_at)
-                named = {c.project_id for c in checked if isinstance(c, EventRequest) and c.project_id}
+                named = {p for c in checked if isinstance(c, dict) and (p := c.get("project_id")) is not None}
                 if named:
                     plans = await repo.project_plans_visible(conn, sorted(named), sender)
         else:
