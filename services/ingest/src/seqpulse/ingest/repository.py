@@ -66,12 +66,25 @@ class IngestRepository:
         # One row per key (a key repeated within the batch: its first row stands for it), in key order:
         # two replicas writing the same keys wait on each other in the same order, never in a cycle.
         rows = sorted({(row[0], row[1]): row for row in reversed(rows)}.values(), key=_key_order)
+        try:
+            # A batch is usually all new: COPY'd straight into the table, in a transaction of three round
+            # trips (begin, COPY, the backlog and commit).
+            async with self.pool.acquire() as conn, conn.transaction():
+                await conn.copy_records_to_table("product_events", records=rows, columns=COLUMNS)
+                return await self._add_to_backlog(conn, rows)
+        except asyncpg.UniqueViolationError:
+            pass  # it repeats a stored event (a redelivery): nothing of it was kept
         async with self.pool.acquire() as conn, conn.transaction():
-            new = await self._insert(conn, rows)
-            if not new:
-                return Written(0, 0)
-            summary = summarise(new, self.known)
-            backlog_id = await conn.fetchval(R.add_to_backlog, summary.events, encode(summary))
+            await conn.execute(R.create_staging)
+            await conn.copy_records_to_table("ingest_staging", records=rows, columns=COLUMNS)
+            stored = {(r["event_id"], r["occurred_at"]) for r in await conn.fetch(R.insert_staged)}
+            return await self._add_to_backlog(conn, [row for row in rows if (row[0], row[1]) in stored])
+
+    async def _add_to_backlog(self, conn: Conn, new: Sequence[Row]) -> Written:
+        if not new:
+            return Written(0, 0)
+        summary = summarise(new, self.known)
+        backlog_id = await conn.fetchval(R.add_to_backlog, summary.events, encode(summary))
         return Written(len(new), len(summary.user_days), Pending(backlog_id, summary))
 
     async def fold(self, cached: Mapping[int, BatchSummary] | None = None, limit: int = FOLD_LIMIT) -> Folded:
@@ -98,20 +111,6 @@ class IngestRepository:
             await conn.execute(R.add_active_user_changes, *columns(new_facts, 3))
         await conn.execute(R.merge_sessions, *summary.sessions_args())
         return Folded([r["id"] for r in taken], sum(r["events"] for r in taken)), facts
-
-    async def _insert(self, conn: Conn, rows: Sequence[Row]) -> Sequence[Row]:
-        """The rows this transaction stored. Straight COPY into the table first, as a batch is usually all
-        new; if it repeats a stored event (a redelivery), through a staging table, skipping the repeats."""
-        try:
-            async with conn.transaction():  # a savepoint: the failed COPY leaves nothing behind
-                await conn.copy_records_to_table("product_events", records=rows, columns=COLUMNS)
-            return rows
-        except asyncpg.UniqueViolationError:
-            pass
-        await conn.execute(R.create_staging)
-        await conn.copy_records_to_table("ingest_staging", records=rows, columns=COLUMNS)
-        stored = {(r["event_id"], r["occurred_at"]) for r in await conn.fetch(R.insert_staged)}
-        return [row for row in rows if (row[0], row[1]) in stored]
 
     async def rebuild_rollups(self, timeout: float = REBUILD_TIMEOUT) -> None:
         """Recompute every rollup from the events kept, in one transaction under the rollup lock
