@@ -3,8 +3,8 @@
 `ProductEvent` is the contract; building a thousand models per frame (its validators run in Python, and
 the instances are thrown away once their fields are copied into rows) was the largest part of the
 ingest's work per event. `EventCodec` validates a frame's events against the same rules declared for
-pydantic-core alone (patterns, aware times, literals, no other fields), which runs no Python per field;
-what needs Python (the properties' size and characters, times in UTC, the 5-minute bound, the subject)
+pydantic-core alone (patterns, literals, no other fields), which runs no Python per field; what needs
+Python (times read and put in UTC, the 5-minute bound, the properties' size and characters, the subject)
 then runs once per event. Whenever any of it fails, the whole frame is read through the model instead, so
 what is refused, and the reasons given, are the model's own; tests/unit/ingest/test_ingest_decoding.py
 checks on random and edge-case frames that both ways give the same records.

@@ -24,7 +24,6 @@ from seqpulse.common.messages.base import Encoded, Message
 
 M = TypeVar("M", bound=Message)
 T = TypeVar("T")
-T_co = TypeVar("T_co", covariant=True)
 FRAME_HEADER = "SeqPulse-Frame"
 # Messages per frame at most: a frame is settled (acked, retried) as a whole, so it stays one request's worth.
 MAX_FRAME_MESSAGES = 1000
