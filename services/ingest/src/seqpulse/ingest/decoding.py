@@ -96,7 +96,7 @@ class EventCodec:
             item.row
         )
         return ProductEvent.encode(
-            "",
+            "",  # only the JSON is kept: the dead letter's subject is the consumer's
             message_id=item.message_id,
             event_name=name,
             occurred_at=occurred_at,
