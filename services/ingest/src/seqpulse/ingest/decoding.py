@@ -84,7 +84,8 @@ class EventCodec:
     def decode_frame(self, data: bytes, subject: str, prefix: str) -> list[Part[EventRecord] | BadPart]:
         try:
             fields = _FRAME.validate_json(data)
-            return [Part(_record(item, subject, prefix), index) for index, item in enumerate(fields)]
+            name = _name_on(subject, prefix)
+            return [Part(_record(item, name), index) for index, item in enumerate(fields)]
         except (ValidationError, _NotPlain):
             return [
                 Part(record_of(part.message), part.index) if isinstance(part, Part) else part
@@ -110,9 +111,15 @@ class EventCodec:
         ).data
 
 
-def _record(item: _Fields, subject: str, prefix: str) -> EventRecord:
+def _name_on(subject: str, prefix: str) -> str | None:
+    """The event name a product event published on `subject` has (its topic is the subject), if any."""
+    head = subject_for(prefix, ProductEvent.AREA, ProductEvent.VERSION, "")
+    return subject[len(head) :] if subject.startswith(head) else None
+
+
+def _record(item: _Fields, name_on_subject: str | None) -> EventRecord:
     name = item["event_name"]
-    if subject != subject_for(prefix, ProductEvent.AREA, ProductEvent.VERSION, name):
+    if name != name_on_subject:
         raise _NotPlain
     try:
         occurred_at = as_utc(datetime.fromisoformat(item["occurred_at"]))

@@ -67,13 +67,17 @@ class IngestRepository:
         # two replicas writing the same keys wait on each other in the same order, never in a cycle.
         rows = sorted({(row[0], row[1]): row for row in reversed(rows)}.values(), key=_key_order)
         try:
-            # A batch is usually all new: COPY'd straight into the table, in a transaction of three round
-            # trips (begin, COPY, the backlog and commit).
+            # A batch is usually all new: COPY'd straight into the table, in four round trips (BEGIN, the
+            # COPY, the backlog's row, COMMIT).
             async with self.pool.acquire() as conn, conn.transaction():
                 await conn.copy_records_to_table("product_events", records=rows, columns=COLUMNS)
                 return await self._add_to_backlog(conn, rows)
         except asyncpg.UniqueViolationError:
-            pass  # it repeats a stored event (a redelivery): nothing of it was kept
+            # It repeats a stored event (a redelivery): nothing of it was kept; it goes again, the slow way.
+            return await self._write_skipping_repeats(rows)
+
+    async def _write_skipping_repeats(self, rows: Sequence[Row]) -> Written:
+        """Through the connection's staging table: only the rows whose key is not stored yet go in."""
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute(R.create_staging)
             await conn.copy_records_to_table("ingest_staging", records=rows, columns=COLUMNS)
