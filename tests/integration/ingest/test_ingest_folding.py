@@ -17,6 +17,7 @@ from seqpulse.ingest.repository import Fact, Folded, IngestRepository, Pending
 from seqpulse.ingest.summary import BatchSummary
 from seqpulse.ingest.writer import EventWriter
 from tests.integration.ingest.conftest import Ingest, product_event, user_key
+from tests.support import eventually
 
 pytestmark = [pytest.mark.postgres]
 YESTERDAY = datetime.combine(datetime.now(UTC).date() - timedelta(days=1), time(9), UTC)
@@ -147,3 +148,30 @@ async def test_the_retention_folds_the_backlog_before_deleting_the_rollups_of_pa
         assert await conn.fetchval("SELECT count(*) FROM project_days") == 0
     # Folded first, then deleted: no summary of yesterday is left to bring its sessions back.
     assert await repo.fold() == Folded()
+
+
+async def test_the_interval_holds_while_batches_are_in_hand_and_ends_once_none_is(
+    pool: asyncpg.Pool[Any],
+) -> None:
+    repo = IngestRepository(pool)
+    stage = RollupStage(repo, interval_seconds=30)
+    running = asyncio.create_task(stage.run())
+    try:
+        # A batch in hand: the first summary is folded at once, the next waits out the interval.
+        stage.batch_started()
+        for first in (0, 10):
+            for pending in (await EventWriter(repo).write(rows(first, 10))).pending:
+                stage.add(pending)
+            await asyncio.sleep(0.3)
+        assert await backlog(pool) == 1 and await counted(pool) == expected(10)
+        # The burst has ended: what it committed is folded now, not 30 s after the last fold.
+        stage.batch_ended()
+
+        async def backlog_empty() -> bool:
+            return not await backlog(pool)
+
+        await eventually(backlog_empty, timeout=5)
+        assert await counted(pool) == expected(20)
+    finally:
+        stage.stop()
+        await running

@@ -145,22 +145,34 @@ async def test_a_full_batch_is_returned_at_once_without_waiting_for_the_time_lim
     assert time.monotonic() - started < 5
 
 
-async def test_a_partial_batch_is_returned_once_its_first_message_waited_the_time_limit() -> None:
-    c, _ = consumer(Recorder(), batch_size=100, max_wait_seconds=0.2)
+async def test_a_partial_batch_is_returned_once_nothing_more_came_for_the_linger() -> None:
+    c, _ = consumer(Recorder(), batch_size=100, linger_seconds=0.05, max_wait_seconds=30)
     source = Arrivals()
     source.put(*(event_msg(seq=i) for i in range(3)))
     started = time.monotonic()
     assert len(await c.collect(source)) == 3
-    assert 0.2 <= time.monotonic() - started < 5
+    assert 0.05 <= time.monotonic() - started < 1  # the end of a burst waits the linger, not 30 s
 
 
-async def test_messages_arriving_within_the_time_limit_join_the_batch() -> None:
-    c, _ = consumer(Recorder(), batch_size=100, max_wait_seconds=2.0)
+async def test_messages_arriving_within_the_linger_join_the_batch() -> None:
+    c, _ = consumer(Recorder(), batch_size=100, linger_seconds=1.0, max_wait_seconds=2.0)
     source = Arrivals()
     source.put(event_msg(seq=1))
     asyncio.get_running_loop().call_later(0.05, source.put, event_msg(seq=2))
     asyncio.get_running_loop().call_later(0.1, source.put, *(event_msg(seq=i) for i in range(3, 101)))
     assert len(await c.collect(source)) == 100
+
+
+async def test_a_trickle_that_never_pauses_for_the_linger_is_cut_at_the_max_wait() -> None:
+    c, _ = consumer(Recorder(), batch_size=1000, linger_seconds=0.2, max_wait_seconds=0.3)
+    source = Arrivals()
+    loop = asyncio.get_running_loop()
+    for i in range(60):  # one message every 20 ms for 1.2 s
+        loop.call_later(i * 0.02, source.put, event_msg(seq=i))
+    started = time.monotonic()
+    first = await c.collect(source)
+    assert 0.3 <= time.monotonic() - started < 0.9
+    assert 5 <= len(first) < 60  # what came within the max wait of the first, not the whole trickle
 
 
 async def test_nothing_arriving_returns_an_empty_batch_after_the_idle_fetch() -> None:

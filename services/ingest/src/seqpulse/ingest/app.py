@@ -58,6 +58,7 @@ class IngestService(Service):
             batches.on_batch,
             batch_size=s.ingest_batch_size,
             max_wait_seconds=s.ingest_batch_max_wait_seconds,
+            linger_seconds=s.ingest_batch_linger_seconds,
             on_dead_letter=metrics.rejected,
         )
         self.spawn(maintenance.run(), "maintenance", maintenance.stop)

@@ -3,9 +3,11 @@ batches, several summaries at a time.
 
 A batch's transaction stores its events and their summary in the backlog; the consumer acks once it
 commits. This stage then folds every summary committed so far, merged into one, and deletes them, in one
-transaction: at most once per `interval_seconds`, so under load one fold takes in the summaries of many
-batches (the same users' days, facts and sessions summed once), and the batches never wait for it. A
-fold that fails is tried again; the backlog keeps the summaries meanwhile, across restarts too.
+transaction: at most once per `interval_seconds` while batches keep coming, so under load one fold takes
+in the summaries of many batches (the same users' days, facts and sessions summed once), and the batches
+never wait for it. Once no batch is in hand, the next fold starts at once: the rollups do not lag a burst
+that has ended by an interval. A fold that fails is tried again; the backlog keeps the
+summaries meanwhile, across restarts too.
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ class RollupStage:
         self.limit = limit
         self._cached: dict[int, BatchSummary] = {}
         self._due = asyncio.Event()
+        self._in_hand = 0  # batches being written
+        self._idle = asyncio.Event()  # set while none is
+        self._idle.set()
         self._stopping = asyncio.Event()
 
     def add(self, pending: Pending) -> None:
@@ -46,6 +51,16 @@ class RollupStage:
             del self._cached[next(iter(self._cached))]
         self._due.set()
 
+    def batch_started(self) -> None:
+        self._in_hand += 1
+        self._idle.clear()
+
+    def batch_ended(self) -> None:
+        """Once no batch is in hand, what was committed is folded without waiting out the interval."""
+        self._in_hand -= 1
+        if not self._in_hand:
+            self._idle.set()
+
     def wake(self) -> None:
         """A batch's write failed, perhaps after its commit: look at the backlog soon."""
         self._due.set()
@@ -53,10 +68,12 @@ class RollupStage:
     def stop(self) -> None:
         self._stopping.set()
         self._due.set()  # wakes the loop, which sees the stop
+        self._idle.set()
 
     async def run(self) -> None:
-        """Fold whenever a batch committed (at most once per interval) until stopped, then fold once
-        more so what was committed before the stop is not left for the next start."""
+        """Fold whenever a batch committed (at most once per interval while batches are in hand) until
+        stopped, then fold once more so what was committed before the stop is not left for the next
+        start."""
         self._due.set()  # a backlog left by a crash, or by another replica
         while not self._stopping.is_set():
             with contextlib.suppress(TimeoutError):
@@ -68,7 +85,7 @@ class RollupStage:
                 self._due.set()
                 await self._sleep(RETRY_SECONDS)
                 continue
-            await self._sleep(self.interval_seconds)
+            await self._pause(self.interval_seconds)
         await self._fold_logged()
 
     async def fold_all(self) -> int:
@@ -106,3 +123,8 @@ class RollupStage:
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+
+    async def _pause(self, seconds: float) -> None:
+        """The interval between two folds, cut short once no batch is in hand (or on stop)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), timeout=seconds)

@@ -26,6 +26,13 @@ class EventBatches:
     async def on_batch(self, batch: Sequence[Envelope[EventRecord]]) -> list[Rejection]:
         """Store the batch's new events and their summary; returns once committed (the consumer acks after
         that), and leaves the summary to the rollup stage."""
+        self.stage.batch_started()
+        try:
+            return await self._store(batch)
+        finally:
+            self.stage.batch_ended()
+
+    async def _store(self, batch: Sequence[Envelope[EventRecord]]) -> list[Rejection]:
         now = self.clock()
         plan = plan_batch([envelope.message for envelope in batch], now, self.retention_days)
         rejections = [Rejection(index, reason) for index, reason in plan.rejected.items()]

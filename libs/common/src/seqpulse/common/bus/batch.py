@@ -78,9 +78,11 @@ class Fetcher(Protocol):
 
 
 class BatchConsumer(Generic[T]):
-    """Pulls up to `batch_size` messages, or what arrived within `max_wait_seconds` of the first, and
-    hands them to `handler` at once; up to `max_in_flight` batches are handled at the same time. The
-    handler must make its batch durable before it returns, and be idempotent (a batch may come back)."""
+    """Pulls up to `batch_size` messages and hands them to `handler` at once; up to `max_in_flight`
+    batches are handled at the same time. A batch short of `batch_size` is handed over when no message
+    came for `linger_seconds`, or `max_wait_seconds` after its first message, whichever is sooner: a
+    burst's last messages do not wait for company that is not coming. The handler must make its batch
+    durable before it returns, and be idempotent (a batch may come back)."""
 
     def __init__(
         self,
@@ -91,6 +93,7 @@ class BatchConsumer(Generic[T]):
         *,
         batch_size: int = 1000,
         max_wait_seconds: float = 0.5,
+        linger_seconds: float = 0.02,
         retry_base_seconds: float = 1.0,
         idle_fetch_seconds: float = 0.5,
         max_in_flight: int = 2,
@@ -102,6 +105,7 @@ class BatchConsumer(Generic[T]):
         self.handler = handler
         self.batch_size = batch_size
         self.max_wait_seconds = max_wait_seconds
+        self.linger_seconds = linger_seconds
         self.retry_base_seconds = retry_base_seconds
         self.idle_fetch_seconds = idle_fetch_seconds
         self.max_in_flight = max_in_flight
@@ -148,8 +152,8 @@ class BatchConsumer(Generic[T]):
 
     async def collect(self, source: Fetcher) -> list[Msg]:
         """Fetch until the messages in hand carry `batch_size` messages (a frame counts for its parts),
-        `max_wait_seconds` after the first arrived, or on stop; an empty list means nothing arrived
-        within `idle_fetch_seconds`."""
+        nothing more came for `linger_seconds`, `max_wait_seconds` passed since the first arrived, or on
+        stop; an empty list means nothing arrived within `idle_fetch_seconds`."""
         msgs: list[Msg] = []
         carried = 0
         deadline: float | None = None
@@ -157,16 +161,14 @@ class BatchConsumer(Generic[T]):
             # Never longer than an idle fetch, so a stop is noticed that soon even with a long max wait.
             timeout = self.idle_fetch_seconds
             if deadline is not None:
-                timeout = min(timeout, deadline - time.monotonic())
+                timeout = min(self.linger_seconds, deadline - time.monotonic())
                 if timeout <= 0:
                     break
             try:
                 # A pull request's expiry is its timeout less a margin: it must stay positive.
                 got = await source.fetch(self.batch_size - carried, timeout=max(timeout, 0.005))
             except (nats.errors.TimeoutError, TimeoutError):
-                if deadline is None:
-                    break
-                continue
+                break  # nothing at all (an idle fetch), or nothing more within the linger
             except (nats.errors.Error, nats.js.errors.Error) as exc:
                 # NATS restarting, or the consumer not declared yet: keep trying, never die.
                 log.warning("consumer_fetch_failed", consumer=self.spec.durable, error=_describe(exc))
