@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import random
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
@@ -63,8 +65,23 @@ def test_retention_keeps_today_and_the_days_before_it_up_to_the_limit() -> None:
 
 def test_a_uuid_event_id_is_kept_and_any_other_id_maps_to_the_same_uuid_every_time() -> None:
     known = uuid.uuid4()
-    assert event_id(str(known)) == known
+    assert event_id(str(known)) == str(known)
     assert event_id("order-42") == event_id("order-42") != event_id("order-43")
+    assert event_id("order-42") == str(uuid.UUID(event_id("order-42")))  # a UUID in canonical text
+
+
+@pytest.mark.parametrize(
+    "spell", [str.upper, lambda s: s.replace("-", ""), "{{{}}}".format, "urn:uuid:{}".format]
+)
+def test_every_spelling_of_a_uuid_gives_the_same_key(spell: Callable[[str], str]) -> None:
+    known = str(uuid.uuid4())
+    assert event_id(spell(known)) == known
+
+
+def test_keys_sort_as_postgres_sorts_the_uuids() -> None:
+    ids = [uuid.UUID(int=random.Random(seed).getrandbits(128)) for seed in range(500)]
+    ids += [uuid.UUID(int=0), uuid.UUID(int=2**128 - 1), uuid.UUID(int=9), uuid.UUID(int=10)]
+    assert sorted(event_id(str(u)) for u in ids) == [str(u) for u in sorted(ids, key=lambda u: u.bytes)]
 
 
 def test_events_past_the_retention_are_dropped_and_the_rest_kept_in_order() -> None:
@@ -99,7 +116,7 @@ def test_a_row_carries_every_field_of_the_event() -> None:
     e = event(project_id=project, plan="pro", country="FR", properties={"method": "password"}, source="http")
     (row,) = plan_batch(records(e), NOW, 90).rows
     assert row == (
-        uuid.UUID(e.message_id),
+        str(uuid.UUID(e.message_id)),
         NOW,
         NOW,
         "user_login",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -13,6 +14,8 @@ from seqpulse.ingest.partitions import retention_cutoff, utc_day
 
 # Ids that are not UUIDs map into this namespace (UUID v5): the same id always gives the same key.
 EVENT_ID_NAMESPACE = uuid.UUID("6f3e2a8c-5b1d-4c7e-9a40-2d8f1b7c9e51")
+# A UUID as `str(uuid.UUID(...))` writes it, the form every producer sends.
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 # The staging table's columns, in the order of a Row.
 COLUMNS = (
     "event_id",
@@ -26,8 +29,10 @@ COLUMNS = (
     "source",
     "properties",
 )
+# The key's event id is a UUID in canonical text: asyncpg writes it as a uuid, and as text it compares
+# and sorts like the UUID (lower-case hexadecimal digits at fixed places) without building one per event.
 Row: TypeAlias = tuple[
-    uuid.UUID,
+    str,
     datetime,
     datetime,
     str,
@@ -40,12 +45,14 @@ Row: TypeAlias = tuple[
 ]
 
 
-def event_id(message_id: str) -> uuid.UUID:
-    """The producer's event id (the message id) as the table's key."""
+def event_id(message_id: str) -> str:
+    """The producer's event id (the message id) as the table's key: a UUID in canonical text."""
+    if _CANONICAL_UUID.fullmatch(message_id):
+        return message_id
     try:
-        return uuid.UUID(message_id)
+        return str(uuid.UUID(message_id))
     except ValueError:
-        return uuid.uuid5(EVENT_ID_NAMESPACE, message_id)
+        return str(uuid.uuid5(EVENT_ID_NAMESPACE, message_id))
 
 
 class EventRecord(NamedTuple):
@@ -96,7 +103,7 @@ def plan_batch(events: Sequence[EventRecord], now: datetime, retention_days: int
     # The contract bounds occurred_at by the producer's received_at; this bounds it by our clock, so a
     # producer with a wrong clock cannot make partitions for days that have not come.
     horizon = now + MAX_FUTURE_SKEW
-    seen: set[tuple[uuid.UUID, datetime]] = set()
+    seen: set[tuple[str, datetime]] = set()
     for index, (row, _) in enumerate(events):
         occurred_at = row[1]
         if occurred_at > horizon:

@@ -65,7 +65,7 @@ class IngestRepository:
         """Store the rows not stored yet and add their summary to the rollup backlog, in one transaction."""
         # One row per key (a key repeated within the batch: its first row stands for it), in key order:
         # two replicas writing the same keys wait on each other in the same order, never in a cycle.
-        rows = sorted({(row[0], row[1]): row for row in reversed(rows)}.values(), key=_key_order)
+        rows = sorted({(row[0], row[1]): row for row in reversed(rows)}.values(), key=_key)
         try:
             # A batch is usually all new: COPY'd straight into the table, in four round trips (BEGIN, the
             # COPY, the backlog's row, COMMIT).
@@ -81,7 +81,7 @@ class IngestRepository:
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute(R.create_staging)
             await conn.copy_records_to_table("ingest_staging", records=rows, columns=COLUMNS)
-            stored = {(r["event_id"], r["occurred_at"]) for r in await conn.fetch(R.insert_staged)}
+            stored = {(str(r["event_id"]), r["occurred_at"]) for r in await conn.fetch(R.insert_staged)}
             return await self._add_to_backlog(conn, [row for row in rows if (row[0], row[1]) in stored])
 
     async def _add_to_backlog(self, conn: Conn, new: Sequence[Row]) -> Written:
@@ -173,5 +173,6 @@ class IngestRepository:
         await conn.execute(Q.maintenance_unlock)
 
 
-def _key_order(row: Row) -> tuple[int, datetime]:
-    return row[0].int, row[1]
+def _key(row: Row) -> tuple[str, datetime]:
+    """A row's key, (event id, occurred_at), in the order Postgres sorts it (events.Row)."""
+    return row[0], row[1]
