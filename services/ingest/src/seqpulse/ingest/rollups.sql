@@ -3,7 +3,8 @@
 -- folds the backlog into the rollups under the rollup lock: one fold at a time across every replica, so
 -- each statement below sees every rollup committed before it and nothing half-done. A summary is deleted
 -- by the transaction that folds it, so it counts once; a redelivered event is not summed: it counts
--- nowhere.
+-- nowhere. A fold's columns arrive as the text of array literals (summary.array_literal), cast here:
+-- `$1::text::date[]`.
 
 -- name: create_staging
 -- Per connection, emptied at every commit: a batch that repeats stored events is staged here first.
@@ -49,7 +50,8 @@ SELECT pg_advisory_xact_lock(99155974), set_config('jit', 'off', true)
 -- '' for plain activity, for add_active_user_changes.
 WITH activity AS (
     INSERT INTO user_daily_activity AS a (day, user_key, events, first_at, last_at)
-    SELECT * FROM unnest($1::date[], $2::text[], $3::int[], $4::timestamptz[], $5::timestamptz[])
+    SELECT * FROM unnest($1::text::date[], $2::text::text[], $3::text::int[],
+                         $4::text::timestamptz[], $5::text::timestamptz[])
     ON CONFLICT (day, user_key) DO UPDATE SET
         events = a.events + EXCLUDED.events,
         first_at = least(a.first_at, EXCLUDED.first_at),
@@ -57,19 +59,20 @@ WITH activity AS (
     RETURNING user_key, day, xmax = 0 AS created
 ), scoped AS (
     INSERT INTO activity_days (user_key, scope, day)
-    SELECT * FROM unnest($6::text[], $7::text[], $8::date[])
+    SELECT * FROM unnest($6::text::text[], $7::text::text[], $8::text::date[])
     ON CONFLICT DO NOTHING
     RETURNING user_key, scope, day
 ), milestones AS (
     INSERT INTO user_milestones AS m (user_key, signed_up_at, first_project_at, first_verdict_at)
-    SELECT * FROM unnest($9::text[], $10::timestamptz[], $11::timestamptz[], $12::timestamptz[])
+    SELECT * FROM unnest($9::text::text[], $10::text::timestamptz[], $11::text::timestamptz[],
+                         $12::text::timestamptz[])
     ON CONFLICT (user_key) DO UPDATE SET
         signed_up_at = least(m.signed_up_at, EXCLUDED.signed_up_at),
         first_project_at = least(m.first_project_at, EXCLUDED.first_project_at),
         first_verdict_at = least(m.first_verdict_at, EXCLUDED.first_verdict_at)
 ), projects AS (
     INSERT INTO project_days AS p (day, project_id, events)
-    SELECT * FROM unnest($13::date[], $14::uuid[], $15::int[])
+    SELECT * FROM unnest($13::text::date[], $14::text::uuid[], $15::text::int[])
     ON CONFLICT (day, project_id) DO UPDATE SET events = p.events + EXCLUDED.events
 ), watermark AS (
     INSERT INTO ingest_watermark AS w (last_received_at) VALUES ($16::timestamptz)
@@ -86,7 +89,7 @@ SELECT user_key, scope, day FROM scoped
 -- Lookups go no further than 60 days (the longest window): a day further away changes nothing.
 -- $1-$3: the new facts (what add_facts returned), column by column.
 WITH facts AS MATERIALIZED (
-    SELECT * FROM unnest($1::text[], $2::text[], $3::date[]) AS f(user_key, scope, day)
+    SELECT * FROM unnest($1::text::text[], $2::text::text[], $3::text::date[]) AS f(user_key, scope, day)
 ), new AS (
     SELECT f.user_key, f.scope, f.day,
            (SELECT min(a.day) FROM activity_facts a
@@ -133,7 +136,7 @@ ON CONFLICT (scope, win, day) DO UPDATE SET delta = c.delta + EXCLUDED.delta
 -- minutes) each take in the stored sessions within 30 minutes of them, and the pieces that now touch
 -- become one session. session_days loses the sessions taken in and gains the merged ones.
 WITH own AS MATERIALIZED (
-    SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::int[])
+    SELECT * FROM unnest($1::text::text[], $2::text::timestamptz[], $3::text::timestamptz[], $4::text::int[])
         AS o(user_key, started_at, ended_at, events)
 ), touching AS (
     -- A user's stored sessions are apart by more than 30 minutes, so those within 30 minutes of `o` are
