@@ -125,5 +125,5 @@ def test_a_row_carries_every_field_of_the_event() -> None:
         "pro",
         "FR",
         "http",
-        {"method": "password"},
+        b'{"method":"password"}',  # the JSON: the pool writes bytes as jsonb as they are
     )

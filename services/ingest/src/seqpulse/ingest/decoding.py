@@ -16,6 +16,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
+import orjson
 from pydantic import ConfigDict, StringConstraints, TypeAdapter, ValidationError
 from typing_extensions import TypedDict
 
@@ -29,7 +30,7 @@ from seqpulse.common.messages.product import (
     Plan,
     ProductEvent,
     as_utc,
-    check_properties,
+    encode_properties,
 )
 from seqpulse.ingest.events import EventRecord, event_id, record_of
 
@@ -106,7 +107,7 @@ class EventCodec:
             project_id=project_id,
             plan=plan,  # type: ignore[arg-type]  # a row's plan came from the model's Literal
             country=country,
-            properties=properties,
+            properties=orjson.Fragment(properties),
             source=source,  # type: ignore[arg-type]  # as the plan
         ).data
 
@@ -128,12 +129,10 @@ def _record(item: _Fields, name_on_subject: str | None) -> EventRecord:
         raise _NotPlain from None
     if occurred_at > received_at + MAX_FUTURE_SKEW:
         raise _NotPlain
-    properties = item["properties"]
-    if properties:
-        try:
-            check_properties(properties)
-        except ValueError:
-            raise _NotPlain from None
+    try:
+        properties = encode_properties(item["properties"])
+    except ValueError:
+        raise _NotPlain from None
     message_id = item["message_id"]
     row = (
         event_id(message_id),

@@ -7,7 +7,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, NamedTuple, TypeAlias
+from typing import NamedTuple, TypeAlias
+
+import orjson
 
 from seqpulse.common.messages.product import MAX_FUTURE_SKEW, ProductEvent
 from seqpulse.ingest.partitions import retention_cutoff, utc_day
@@ -41,7 +43,7 @@ Row: TypeAlias = tuple[
     str | None,
     str | None,
     str,
-    dict[str, Any],
+    bytes,  # the properties' JSON (the pool writes bytes as JSON already)
 ]
 
 
@@ -74,7 +76,7 @@ def to_row(event: ProductEvent) -> Row:
         event.plan,
         event.country,
         event.source,
-        event.properties,
+        orjson.dumps(event.properties),
     )
 
 

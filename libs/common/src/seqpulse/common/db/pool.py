@@ -1,4 +1,4 @@
-"""The asyncpg pool, with jsonb encoded by orjson."""
+"""The asyncpg pool, with jsonb encoded by orjson (or given as JSON already)."""
 
 from __future__ import annotations
 
@@ -15,10 +15,16 @@ Conn: TypeAlias = "asyncpg.Connection[Any] | PoolConnectionProxy[Any]"
 Pool: TypeAlias = "asyncpg.Pool[Any]"
 
 
+def _jsonb(value: Any) -> bytes:
+    """jsonb's binary form: a version byte and the JSON. `bytes` are JSON already (the ingest has the
+    properties' JSON from checking their size); anything else is serialised here."""
+    return b"\x01" + (value if type(value) is bytes else orjson.dumps(value))
+
+
 async def _init_connection(conn: asyncpg.Connection[Any]) -> None:
     await conn.set_type_codec(
         "jsonb",
-        encoder=lambda value: b"\x01" + orjson.dumps(value),
+        encoder=_jsonb,
         decoder=lambda data: orjson.loads(data[1:]),
         schema="pg_catalog",
         format="binary",

@@ -82,6 +82,13 @@ def check_event_name(name: str) -> str:
 
 
 def check_properties(value: dict[str, Any]) -> dict[str, Any]:
+    encode_properties(value)
+    return value
+
+
+def encode_properties(value: dict[str, Any]) -> bytes:
+    """The properties' JSON, once they are checked: plain JSON, at most MAX_PROPERTIES_BYTES, no U+0000.
+    Raises ValueError naming the fault."""
     try:
         encoded = orjson.dumps(value)
     except orjson.JSONEncodeError as exc:
@@ -95,7 +102,7 @@ def check_properties(value: dict[str, Any]) -> dict[str, Any]:
     if b"\\u0000" in encoded and _has_nul(value):
         # Postgres cannot store U+0000 in jsonb: such an event would be accepted and never stored.
         raise ValueError("must not contain the character U+0000")
-    return value
+    return encoded
 
 
 def _has_nul(value: Any) -> bool:
@@ -177,7 +184,7 @@ class ProductEvent(Message):
         project_id: uuid.UUID | str | None,
         plan: Plan | None,
         country: str | None,
-        properties: dict[str, Any],
+        properties: dict[str, Any] | orjson.Fragment,
         source: Literal["http", "internal"],
     ) -> Encoded:
         """The event's JSON from values its producer has already checked against this model's rules,
