@@ -6,8 +6,8 @@ commits. This stage then folds every summary committed so far, merged into one, 
 transaction: at most once per `interval_seconds` while batches keep coming, so under load one fold takes
 in the summaries of many batches (the same users' days, facts and sessions summed once), and the batches
 never wait for it. Once no batch is in hand, the next fold starts at once: the rollups do not lag a burst
-that has ended by an interval. A fold that fails is tried again; the backlog keeps the
-summaries meanwhile, across restarts too.
+that has ended by an interval. A fold that fails is tried again; the backlog keeps the summaries
+meanwhile, across restarts too.
 """
 
 from __future__ import annotations

@@ -158,10 +158,11 @@ class BatchConsumer(Generic[T]):
         carried = 0
         deadline: float | None = None
         while carried < self.batch_size and not self._stopping.is_set():
-            # Never longer than an idle fetch, so a stop is noticed that soon even with a long max wait.
+            # Never longer than an idle fetch, so a stop is noticed that soon even with a long max wait
+            # (a linger longer than that acts as one that long).
             timeout = self.idle_fetch_seconds
             if deadline is not None:
-                timeout = min(self.linger_seconds, deadline - time.monotonic())
+                timeout = min(timeout, self.linger_seconds, deadline - time.monotonic())
                 if timeout <= 0:
                     break
             try:
