@@ -3,9 +3,11 @@ the same records for what the model accepts, the same refusals and reasons for t
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -73,10 +75,11 @@ class CountingFallback:
     def __init__(self, codec: EventCodec, monkeypatch: pytest.MonkeyPatch) -> None:
         self.frames = 0
         model = ModelCodec(ProductEvent)
+        read = model.decode_frame
 
         def decode_frame(data: bytes, on: str, prefix: str) -> list[Part[ProductEvent] | BadPart]:
             self.frames += 1
-            return model.decode_frame(data, on, prefix)
+            return read(data, on, prefix)
 
         monkeypatch.setattr(codec, "_model", model)
         monkeypatch.setattr(model, "decode_frame", decode_frame)
@@ -99,6 +102,22 @@ def test_producers_frames_are_read_without_the_model_into_the_records_the_model_
     data = b"[" + b",".join(e.to_bytes() for e in events) + b"]"
     assert codec.decode_frame(data, subject("sdh_viewed"), PREFIX) == reference(data, subject("sdh_viewed"))
     assert fallback.frames == 0
+
+
+def test_only_a_time_finer_than_a_microsecond_sends_a_frame_to_the_model(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rng = random.Random(8)
+    codec = EventCodec()
+    fallback = CountingFallback(codec, monkeypatch)
+    numbers = [valid(rng) | {"properties": {"ratio": 12.3456789, "note": "x:12.3456789"}} for _ in range(3)]
+    data = dumps(numbers)
+    assert codec.decode_frame(data, subject(), PREFIX) == reference(data, subject())
+    assert fallback.frames == 0
+    fine = [valid(rng), valid(rng) | {"occurred_at": "2026-11-22T09:00:00.1234567Z"}]
+    data = dumps(fine)
+    assert codec.decode_frame(data, subject(), PREFIX) == reference(data, subject())
+    assert fallback.frames == 1
 
 
 PROPERTIES_LIMIT = {"p": "x" * (4096 - len(orjson.dumps({"p": ""})))}  # exactly 4096 bytes of JSON
@@ -185,6 +204,43 @@ def without_made_up(parts: list[Part[EventRecord] | BadPart]) -> list[Any]:
         (part.index, part.message.row[1], part.message.row[3:]) if isinstance(part, Part) else part
         for part in parts
     ]
+
+
+# JSON only a raw text can hold (a dict cannot say it): numbers past a double, repeated keys, escapes, and
+# times finer than a microsecond (msgspec would round them where pydantic truncates).
+RAW_EDGES: list[tuple[str, bytes]] = [
+    ("properties", b'{"f":1e400}'),
+    ("properties", b'{"f":-1e400}'),
+    ("properties", b'{"f":1e-400,"g":-0.0,"h":1E2}'),
+    ("properties", b'{"n":123456789012345678901234567890}'),
+    ("properties", b'{"n":18446744073709551615}'),
+    ("properties", b'{"a":1,"a":2}'),
+    ("properties", b'{"a":"\\u0000","b":"\\ud83d\\ude00","c":"\\/"}'),
+    ("properties", b'{"a":"\\ud800"}'),
+    ("properties", b'{"at":"09:00:00.1234567"}'),
+    ("occurred_at", b'"2026-11-22T09:59:59.9999995Z"'),
+    ("occurred_at", b'"2026-11-22T09:00:00.123456789+01:00"'),
+    ("received_at", b'"2026-11-22T10:00:00.0000001Z"'),
+    ("event_name", b'"user_login","event_name":"user_signup"'),
+    ("project_id", b'"00000000000000000000000000000003"'),
+]
+
+
+@pytest.mark.parametrize(("field", "text"), RAW_EDGES)
+def test_an_awkward_json_text_is_read_as_the_model_reads_it(field: str, text: bytes) -> None:
+    rng = random.Random(5)
+    event = valid(rng) | {field: "@@"}
+    data = b"[" + dumps(valid(rng)) + b"," + dumps(event).replace(b'"@@"', text) + b"]"
+    fast = functools.partial(EventCodec().decode_frame, prefix=PREFIX)
+    assert outcome(fast, data) == outcome(reference, data)
+
+
+def outcome(decode: Callable[[bytes, str], Any], data: bytes) -> Any:
+    """The parts, or the error that makes the frame unreadable (a lone surrogate: not JSON at all)."""
+    try:
+        return decode(data, subject())
+    except FrameError as exc:
+        return str(exc)
 
 
 def test_an_extra_field_or_a_part_on_another_subject_is_refused_as_the_model_refuses_it() -> None:

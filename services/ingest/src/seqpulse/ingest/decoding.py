@@ -1,24 +1,24 @@
-"""Product events off the bus, read straight into the rows the ingest stores (ADR 0012).
+"""Product events off the bus, read straight into the rows the ingest stores (ADRs 0012, 0014).
 
 `ProductEvent` is the contract; building a thousand models per frame (its validators run in Python, and
 the instances are thrown away once their fields are copied into rows) was the largest part of the
-ingest's work per event. `EventCodec` validates a frame's events against the same rules declared for
-pydantic-core alone (patterns, literals, no other fields), which runs no Python per field; what needs
-Python (times read and put in UTC, the 5-minute bound, the properties' size and characters, the subject)
-then runs once per event. Whenever any of it fails, the whole frame is read through the model instead, so
-what is refused, and the reasons given, are the model's own; tests/unit/ingest/test_ingest_decoding.py
-checks on random and edge-case frames that both ways give the same records.
+ingest's work per event. `EventCodec` reads a frame with msgspec against the same rules (patterns,
+literals, times with an offset, no other fields), which parses, checks and converts in C; what is left in
+Python (times put in UTC, the 5-minute bound, the properties' size and characters, the subject) runs once
+per event. Whenever any of it fails, the whole frame is read through the model instead, so what is
+refused, and the reasons given, are the model's own; tests/unit/ingest/test_ingest_decoding.py checks on
+random and edge-case frames that both ways give the same records.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
+import msgspec
 import orjson
-from pydantic import ConfigDict, StringConstraints, TypeAdapter, ValidationError
-from typing_extensions import TypedDict
 
 from seqpulse.common.bus.frames import BadPart, ModelCodec, Part
 from seqpulse.common.messages.base import subject_for
@@ -34,38 +34,35 @@ from seqpulse.common.messages.product import (
 )
 from seqpulse.ingest.events import EventRecord, event_id, record_of
 
-# Times as RFC 3339 text with an offset, the form every producer writes (orjson's, pydantic's): for these,
-# Python's own parser gives the same time as pydantic's, in a tenth of the time pydantic's time zone
-# objects then take to convert. Any other form pydantic reads (a Unix time, a space for the `T`) takes the
-# model's way.
-_Time = Annotated[
-    str,
-    StringConstraints(
-        pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?(?:Z|[+-][0-9]{2}:[0-9]{2})$"
-    ),
-]
+# msgspec reads the same RFC 3339 times as pydantic, to the microsecond, but rounds a seventh digit of a
+# second where pydantic drops it: a frame with such a time anywhere (a property's text included) takes
+# the model's way. Searched from the colon (a literal first character makes the search fast), then the
+# digit before it is checked (a property `"x":12.3456789` is not a time).
+_SECONDS_FRACTION = re.compile(rb":[0-9]{2}\.[0-9]{7}")
 
 
-class _Fields(TypedDict):
-    """`ProductEvent`'s fields with the rules pydantic-core checks by itself. Every field is required: a
-    producer serialising the model writes them all, and a frame that leaves one out takes the model's way,
-    defaults included."""
+def _finer_than_microseconds(data: bytes) -> bool:
+    return any(data[m.start() - 1 : m.start()].isdigit() for m in _SECONDS_FRACTION.finditer(data))
 
-    __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
+
+class _Fields(msgspec.Struct, forbid_unknown_fields=True):
+    """`ProductEvent`'s fields with the rules msgspec checks by itself (its patterns are Python's, as the
+    model's validators). Every field is required: a producer serialising the model writes them all, and a
+    frame that leaves one out takes the model's way, defaults included."""
 
     message_id: str
-    event_name: Annotated[str, StringConstraints(pattern=EVENT_NAME_PATTERN)]
-    occurred_at: _Time
-    received_at: _Time
-    user_key: Annotated[str, StringConstraints(pattern=USER_KEY_PATTERN)] | None
+    event_name: Annotated[str, msgspec.Meta(pattern=EVENT_NAME_PATTERN)]
+    occurred_at: Annotated[datetime, msgspec.Meta(tz=True)]
+    received_at: Annotated[datetime, msgspec.Meta(tz=True)]
+    user_key: Annotated[str, msgspec.Meta(pattern=USER_KEY_PATTERN)] | None
     project_id: uuid.UUID | None
     plan: Plan | None
-    country: Annotated[str, StringConstraints(pattern=COUNTRY_PATTERN)] | None
+    country: Annotated[str, msgspec.Meta(pattern=COUNTRY_PATTERN)] | None
     properties: dict[str, Any]
     source: Literal["http", "internal"]
 
 
-_FRAME: TypeAdapter[list[_Fields]] = TypeAdapter(list[_Fields])
+_FRAME = msgspec.json.Decoder(list[_Fields])
 
 
 class _NotPlain(Exception):
@@ -83,15 +80,15 @@ class EventCodec:
         return record_of(self._model.decode(data, subject, prefix))
 
     def decode_frame(self, data: bytes, subject: str, prefix: str) -> list[Part[EventRecord] | BadPart]:
-        try:
-            fields = _FRAME.validate_json(data)
-            name = _name_on(subject, prefix)
-            return [Part(_record(item, name), index) for index, item in enumerate(fields)]
-        except (ValidationError, _NotPlain):
-            return [
-                Part(record_of(part.message), part.index) if isinstance(part, Part) else part
-                for part in self._model.decode_frame(data, subject, prefix)
-            ]
+        if not _finer_than_microseconds(data):
+            try:
+                return _parts(_FRAME.decode(data), _name_on(subject, prefix))
+            except (msgspec.MsgspecError, ValueError, _NotPlain):  # ValueError: e.g. bytes not UTF-8
+                pass
+        return [
+            Part(record_of(part.message), part.index) if isinstance(part, Part) else part
+            for part in self._model.decode_frame(data, subject, prefix)
+        ]
 
     def to_bytes(self, item: EventRecord) -> bytes:
         (_, occurred_at, received_at, name, user_key, project_id, plan, country, source, properties) = (
@@ -118,32 +115,37 @@ def _name_on(subject: str, prefix: str) -> str | None:
     return subject[len(head) :] if subject.startswith(head) else None
 
 
-def _record(item: _Fields, name_on_subject: str | None) -> EventRecord:
-    name = item["event_name"]
-    if name != name_on_subject:
-        raise _NotPlain
-    try:
-        occurred_at = as_utc(datetime.fromisoformat(item["occurred_at"]))
-        received_at = as_utc(datetime.fromisoformat(item["received_at"]))
-    except ValueError:  # e.g. the 30th of February, an offset of 24 hours
-        raise _NotPlain from None
-    if occurred_at > received_at + MAX_FUTURE_SKEW:
-        raise _NotPlain
-    try:
-        properties = encode_properties(item["properties"])
-    except ValueError:
-        raise _NotPlain from None
-    message_id = item["message_id"]
-    row = (
-        event_id(message_id),
-        occurred_at,
-        received_at,
-        name,
-        item["user_key"],
-        item["project_id"],
-        item["plan"],
-        item["country"],
-        item["source"],
-        properties,
-    )
-    return EventRecord(row, message_id)
+def _parts(events: list[_Fields], name_on_subject: str | None) -> list[Part[EventRecord] | BadPart]:
+    """The frame's events as records, or `_NotPlain` at the first the model might read differently."""
+    parts: list[Part[EventRecord] | BadPart] = []
+    for index, event in enumerate(events):
+        name = event.event_name
+        if name != name_on_subject:
+            raise _NotPlain
+        occurred_at = event.occurred_at
+        if occurred_at.tzinfo is not UTC:
+            occurred_at = as_utc(occurred_at)
+        received_at = event.received_at
+        if received_at.tzinfo is not UTC:
+            received_at = as_utc(received_at)
+        if occurred_at > received_at + MAX_FUTURE_SKEW:
+            raise _NotPlain
+        try:
+            properties = encode_properties(event.properties)
+        except ValueError:
+            raise _NotPlain from None
+        message_id = event.message_id
+        row = (
+            event_id(message_id),
+            occurred_at,
+            received_at,
+            name,
+            event.user_key,
+            event.project_id,
+            event.plan,
+            event.country,
+            event.source,
+            properties,
+        )
+        parts.append(Part(EventRecord(row, message_id), index))
+    return parts
