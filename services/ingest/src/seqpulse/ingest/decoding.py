@@ -36,13 +36,15 @@ from seqpulse.ingest.events import EventRecord, event_id, record_of
 
 # msgspec reads the same RFC 3339 times as pydantic, to the microsecond, but rounds a seventh digit of a
 # second where pydantic drops it: a frame with such a time anywhere (a property's text included) takes
-# the model's way. Searched from the colon (a literal first character makes the search fast), then the
-# digit before it is checked (a property `"x":12.3456789` is not a time).
-_SECONDS_FRACTION = re.compile(rb":[0-9]{2}\.[0-9]{7}")
+# the model's way. Searched from the dot (a literal first character makes the search fast: a frame with
+# no number of seven decimals costs one pass), then what comes before it is checked: `:SS` after a digit
+# (a property `"x":12.3456789` is not a time).
+_SEVEN_DECIMALS = re.compile(rb"\.[0-9]{7}")
+_SECONDS = re.compile(rb"[0-9]:[0-9]{2}")
 
 
 def _finer_than_microseconds(data: bytes) -> bool:
-    return any(data[m.start() - 1 : m.start()].isdigit() for m in _SECONDS_FRACTION.finditer(data))
+    return any(_SECONDS.fullmatch(data, m.start() - 4, m.start()) for m in _SEVEN_DECIMALS.finditer(data))
 
 
 class _Fields(msgspec.Struct, forbid_unknown_fields=True):

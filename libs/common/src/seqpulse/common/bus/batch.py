@@ -45,10 +45,11 @@ BUS_BATCH_SECONDS = Histogram(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Envelope(Generic[T]):
     """One decoded message of a batch (as the consumer's codec reads it), the NATS message it came in, and
-    its place in that message's frame (None: the message is the NATS message itself)."""
+    its place in that message's frame (None: the message is the NATS message itself). Made per message,
+    as `Part`: not frozen."""
 
     message: T
     msg: Msg
