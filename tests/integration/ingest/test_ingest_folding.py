@@ -5,6 +5,8 @@ folding at once, a rebuild, the retention's deletes."""
 from __future__ import annotations
 
 import asyncio
+import random
+import uuid
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
@@ -13,7 +15,7 @@ import pytest
 
 from seqpulse.ingest.events import Row, to_row
 from seqpulse.ingest.folding import RollupStage
-from seqpulse.ingest.repository import Fact, Folded, IngestRepository, Pending
+from seqpulse.ingest.repository import Fact, Folded, IngestRepository, Pending, R
 from seqpulse.ingest.summary import BatchSummary
 from seqpulse.ingest.writer import EventWriter
 from tests.integration.ingest.conftest import Ingest, product_event, user_key
@@ -73,6 +75,62 @@ async def test_summaries_committed_before_a_crash_are_folded_once_by_the_next_st
     await ingest.start()  # a restart finds an empty backlog: nothing counted twice
     await ingest.folded()
     assert await counted(pool) == expected(30)
+
+
+def normal(summary: BatchSummary) -> tuple[Any, ...]:
+    """A summary's content, whatever the order of its rows."""
+    return (
+        sorted(summary.user_days),
+        sorted(summary.facts),
+        sorted(summary.steps, key=repr),
+        sorted(summary.project_days),
+        sorted(summary.sessions),
+        summary.last_received_at,
+        summary.events,
+    )
+
+
+async def test_a_batch_read_back_from_the_backlog_sums_up_to_the_summary_its_replica_held(
+    pool: asyncpg.Pool[Any],
+) -> None:
+    rng = random.Random(4)
+    projects = [uuid.uuid4() for _ in range(3)]
+    names = ["user_login", "user_signup", "project_created", "analysis_completed", "sdh_viewed"]
+
+    def random_row(i: int) -> Row:
+        return to_row(
+            product_event(
+                YESTERDAY + timedelta(minutes=rng.randint(-900, 900)),
+                user=rng.choice([None, *(f"user{u}" for u in range(8))]),
+                event_name=rng.choice(names),
+                project_id=rng.choice([None, *projects]),
+                country=rng.choice([None, "FR", "DE"]),
+                properties={"i": i},
+            )
+        )
+
+    repo = IngestRepository(pool)  # never folds: its summaries leave out no fact it knows
+    writer = EventWriter(repo)
+    held: dict[int, BatchSummary] = {}
+    stored: list[Row] = []
+    for _ in range(6):
+        batch = [random_row(i) for i in range(rng.randint(1, 60))]
+        # Some events again (a redelivery, stored once, the slow way), and the same id at another time
+        # (another event: its key differs), also of an earlier batch, within the span of that batch's times.
+        batch += rng.sample(stored, min(len(stored), 3))
+        batch += [(row[0], row[1] + timedelta(minutes=1), *row[2:]) for row in rng.sample(batch, 2)]
+        batch += [
+            (row[0], row[1] + timedelta(seconds=30), *row[2:])
+            for row in rng.sample(stored, min(len(stored), 2))
+        ]
+        outcome = await writer.write(batch)
+        held |= {p.id: p.summary for p in outcome.pending}
+        stored += batch
+    async with pool.acquire() as conn, conn.transaction():
+        taken = await conn.fetch(R.take_backlog, [], 100)
+        assert [r["id"] for r in taken] == sorted(held)
+        for r in taken:
+            assert normal(await repo._read_back(conn, r)) == normal(held[r["id"]])
 
 
 async def test_a_fold_that_fails_leaves_the_backlog_and_the_next_fold_counts_it_once(

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from uuid import UUID
 
 import asyncpg
 
@@ -14,7 +15,7 @@ from seqpulse.common.db.pool import Conn, Pool
 from seqpulse.common.db.queries import Queries
 from seqpulse.ingest.events import COLUMNS, Row
 from seqpulse.ingest.partitions import partition_day
-from seqpulse.ingest.summary import BatchSummary, Fact, KnownFacts, columns, decode, encode, merge, summarise
+from seqpulse.ingest.summary import BatchSummary, Fact, KnownFacts, columns, merge, summarise
 
 Q = Queries(Path(__file__).with_name("queries.sql"))
 R = Queries(Path(__file__).with_name("rollups.sql"))
@@ -32,7 +33,8 @@ FOLD_LIMIT = 100
 
 @dataclass(frozen=True, slots=True)
 class Pending:
-    """A summary the batch's transaction added to the rollup backlog, under this id."""
+    """The backlog row the batch's transaction added (its id), and the summary of its events, which this
+    replica holds until it folds it."""
 
     id: int
     summary: BatchSummary
@@ -40,8 +42,8 @@ class Pending:
 
 @dataclass(frozen=True, slots=True)
 class Written:
-    """What one batch's transaction did: new events stored, users whose day they fall in, and the summary
-    it added to the backlog (None when nothing was new)."""
+    """What one batch's transaction did: new events stored, users whose day they fall in, and what it
+    added to the backlog (None when nothing was new)."""
 
     stored: int
     users: int
@@ -88,8 +90,32 @@ class IngestRepository:
         if not new:
             return Written(0, 0)
         summary = summarise(new, self.known)
-        backlog_id = await conn.fetchval(R.add_to_backlog, summary.events, encode(summary))
+        times = [row[1] for row in new]
+        ids = "{" + ",".join([row[0] for row in new]) + "}"  # canonical UUIDs: nothing to quote
+        backlog_id = await conn.fetchval(R.add_to_backlog, summary.events, ids, min(times), max(times))
         return Written(len(new), len(summary.user_days), Pending(backlog_id, summary))
+
+    async def _read_back(self, conn: Conn, taken: asyncpg.Record) -> BatchSummary:
+        """The summary of a backlog row no replica holds: its events read back and summed up again."""
+        found = await conn.fetch(
+            R.read_back, taken["event_ids"], taken["first_at"], taken["last_at"], str(taken["stored_by"])
+        )
+        rows: list[Row] = [
+            (
+                r["event_id"],
+                r["occurred_at"],
+                r["received_at"],
+                r["event_name"],
+                r["user_key"],
+                None if r["project_id"] is None else UUID(bytes=r["project_id"].bytes),
+                r["plan"],
+                r["country"],
+                r["source"],
+                r["properties"].encode(),
+            )
+            for r in found
+        ]
+        return summarise(rows, self.known)
 
     async def fold(self, cached: Mapping[int, BatchSummary] | None = None, limit: int = FOLD_LIMIT) -> Folded:
         """Fold the oldest `limit` summaries of the backlog into the rollups, and delete them, in one
@@ -107,7 +133,11 @@ class IngestRepository:
         taken = await conn.fetch(R.take_backlog, list(cached), limit)
         if not taken:
             return Folded(), []
-        summary = merge([cached[r["id"]] if r["summary"] is None else decode(r["summary"]) for r in taken])
+        summaries = []
+        for r in taken:
+            held = cached.get(r["id"]) if r["event_ids"] is None else None
+            summaries.append(held if held is not None else await self._read_back(conn, r))
+        summary = merge(summaries)
         facts = [fact for fact in summary.facts if fact not in self.known]
         summary = replace(summary, facts=facts)
         new_facts = await conn.fetch(R.add_facts, *summary.facts_args())

@@ -1,10 +1,10 @@
--- The Founder View's rollups (migration 0007, ADRs 0007, 0009 and 0011). The transaction that stores a
--- batch adds the summary (summary.py) of the events it inserted to the rollup backlog; the rollup stage
--- folds the backlog into the rollups under the rollup lock: one fold at a time across every replica, so
--- each statement below sees every rollup committed before it and nothing half-done. A summary is deleted
--- by the transaction that folds it, so it counts once; a redelivered event is not summed: it counts
--- nowhere. A fold's columns arrive as the text of array literals (summary.array_literal), cast here:
--- `$1::text::date[]`.
+-- The Founder View's rollups (migration 0007, ADRs 0007, 0009, 0011 and 0014). The transaction that
+-- stores a batch adds which events it inserted to the rollup backlog, and the replica keeps their summary
+-- (summary.py) in memory; the rollup stage folds the backlog into the rollups under the rollup lock: one
+-- fold at a time across every replica, so each statement below sees every rollup committed before it and
+-- nothing half-done. A backlog row is deleted by the transaction that folds it, so it counts once; a
+-- redelivered event is not summed: it counts nowhere. A fold's columns arrive as the text of array
+-- literals (summary.array_literal), cast here: `$1::text::date[]`.
 
 -- name: create_staging
 -- Per connection, emptied at every commit: a batch that repeats stored events is staged here first.
@@ -23,14 +23,27 @@ ON CONFLICT DO NOTHING
 RETURNING event_id, occurred_at
 
 -- name: add_to_backlog
-INSERT INTO rollup_backlog (events, summary) VALUES ($1, $2) RETURNING id
+-- The batch's new events: their ids (the text of an array literal), the span of their times, and, as the
+-- row's xmin, this transaction, which also stamped every event it inserted.
+INSERT INTO rollup_backlog (events, event_ids, first_at, last_at) VALUES ($1, $2::text::uuid[], $3, $4)
+RETURNING id
 
 -- name: take_backlog
--- The oldest $2 summaries of the backlog, deleted; the text of those whose id is in $1 is not sent back
--- (the folding replica still has them in memory).
+-- The oldest $2 rows of the backlog, deleted; the keys of those whose id is in $1 are not sent back (the
+-- folding replica still holds their summary).
 DELETE FROM rollup_backlog
 WHERE id IN (SELECT id FROM rollup_backlog ORDER BY id LIMIT $2)
-RETURNING id, events, CASE WHEN id = ANY ($1::bigint[]) THEN NULL ELSE summary END AS summary
+RETURNING id, events, CASE WHEN id = ANY ($1::bigint[]) THEN NULL ELSE event_ids END AS event_ids,
+          first_at, last_at, xmin::text::bigint AS stored_by
+
+-- name: read_back
+-- A batch's events, to sum up again when no replica holds their summary: by id within their span of
+-- times (an index probe each, in the partitions of those days only), and only those the batch's own
+-- transaction inserted.
+SELECT event_id::text, occurred_at, received_at, event_name, user_key, project_id, plan, country, source,
+       properties::text
+FROM product_events
+WHERE event_id = ANY ($1::uuid[]) AND occurred_at BETWEEN $2 AND $3 AND xmin = $4::text::xid
 
 -- name: clear_backlog
 -- Before a rebuild, which counts every stored event itself.

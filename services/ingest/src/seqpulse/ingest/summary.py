@@ -1,7 +1,8 @@
 """What a batch's new events add to the Founder View's rollups, worked out in Python before the database
 is asked (ADR 0009): the statements of rollups.sql then read a few hundred summed rows instead of
-grouping a thousand events each. A summary waits in the rollup backlog as JSON, and the rollup stage folds
-several at once, merged into one (ADR 0011). Pure: rows in, summed rows out."""
+grouping a thousand events each. The replica that stored a batch holds its summary until the rollup stage
+folds it, with others, merged into one (ADRs 0011, 0014); the backlog keeps which events to sum up again
+should no replica hold it. Pure: rows in, summed rows out."""
 
 from __future__ import annotations
 
@@ -238,37 +239,3 @@ def _join_sessions(pieces: list[Session]) -> list[Session]:
                 continue
         out.append((user, start, end, events))
     return out
-
-
-def encode(summary: BatchSummary) -> bytes:
-    """The summary as the rollup backlog keeps it: JSON, times in RFC 3339, days as dates."""
-    return orjson.dumps(
-        {
-            "events": summary.events,
-            "user_days": summary.user_days,
-            "facts": summary.facts,
-            "steps": summary.steps,
-            "project_days": summary.project_days,
-            "sessions": summary.sessions,
-            "last_received_at": summary.last_received_at,
-        }
-    )
-
-
-def decode(data: bytes) -> BatchSummary:
-    """A summary read back from the rollup backlog (`encode`'s output)."""
-    doc = orjson.loads(data)
-    at, day = datetime.fromisoformat, date.fromisoformat
-
-    def maybe(value: str | None) -> datetime | None:
-        return None if value is None else at(value)
-
-    return BatchSummary(
-        user_days=[(day(d), user, n, at(first), at(last)) for d, user, n, first, last in doc["user_days"]],
-        facts=[(user, scope, day(d)) for user, scope, d in doc["facts"]],
-        steps=[(user, maybe(s), maybe(p), maybe(v)) for user, s, p, v in doc["steps"]],
-        project_days=[(day(d), UUID(project), events) for d, project, events in doc["project_days"]],
-        sessions=[(user, at(start), at(end), events) for user, start, end, events in doc["sessions"]],
-        last_received_at=maybe(doc["last_received_at"]),
-        events=doc["events"],
-    )
