@@ -133,10 +133,10 @@ class IngestRepository:
         taken = await conn.fetch(R.take_backlog, list(cached), limit)
         if not taken:
             return Folded(), []
-        summaries = []
-        for r in taken:
-            held = cached.get(r["id"]) if r["event_ids"] is None else None
-            summaries.append(held if held is not None else await self._read_back(conn, r))
+        # The keys come back only for the rows this replica does not hold.
+        summaries = [
+            cached[r["id"]] if r["event_ids"] is None else await self._read_back(conn, r) for r in taken
+        ]
         summary = merge(summaries)
         facts = [fact for fact in summary.facts if fact not in self.known]
         summary = replace(summary, facts=facts)
