@@ -88,7 +88,7 @@ class Ingest:
         return await self.stored() >= n
 
     async def backlog(self) -> int:
-        """Batch summaries committed and not folded into the rollups yet."""
+        """Batches committed and not folded into the rollups yet (rows of the backlog)."""
         return int((await self.fetch("SELECT count(*) AS n FROM rollup_backlog"))[0]["n"])
 
     async def folded(self) -> None:

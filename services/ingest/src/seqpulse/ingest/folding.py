@@ -1,13 +1,14 @@
 """The rollup stage (ADR 0011): folds the rollup backlog into the Founder View's rollups, apart from the
 batches, several summaries at a time.
 
-A batch's transaction stores its events and their summary in the backlog; the consumer acks once it
-commits. This stage then folds every summary committed so far, merged into one, and deletes them, in one
+A batch's transaction stores its events and adds which they are to the backlog, and this replica keeps
+their summary (ADR 0014); the consumer acks once it commits. This stage then folds every batch committed
+so far, the summaries merged into one, and deletes their backlog rows, in one
 transaction: at most once per `interval_seconds` while batches keep coming, so under load one fold takes
 in the summaries of many batches (the same users' days, facts and sessions summed once), and the batches
 never wait for it. Once no batch is in hand, the next fold starts at once: the rollups do not lag a burst
-that has ended by an interval. A fold that fails is tried again; the backlog keeps the summaries
-meanwhile, across restarts too.
+that has ended by an interval. A fold that fails is tried again; the backlog keeps the batches
+meanwhile, across restarts too (a batch no replica holds is summed up again from its events).
 """
 
 from __future__ import annotations

@@ -42,7 +42,7 @@ class EventBatches:
             try:
                 outcome = await self.writer.write(plan.rows)
             except BaseException:
-                self.stage.wake()  # the commit may have gone through: its summary is in the backlog
+                self.stage.wake()  # the commit may have gone through: the batch is in the backlog
                 raise
             elapsed = time.perf_counter() - started
             metrics.BATCH_WRITE_SECONDS.observe(elapsed)

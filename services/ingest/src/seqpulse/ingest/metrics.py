@@ -32,7 +32,7 @@ FOLDED_EVENTS = Counter(
 )
 FOLD_SUMMARIES = Histogram(
     "seqpulse_ingest_fold_summaries",
-    "Batch summaries taken from the rollup backlog by one fold.",
+    "Batches (their summaries) taken from the rollup backlog by one fold.",
     buckets=(1, 2, 5, 10, 25, 50, 100),
 )
 FOLD_SECONDS = Histogram(
@@ -46,7 +46,7 @@ LAST_FOLDED = Gauge(
 )
 FOLD_FAILURES = Counter(
     "seqpulse_ingest_fold_failures_total",
-    "Folds that failed (the summaries stay in the backlog and are folded by a later one).",
+    "Folds that failed (the batches stay in the backlog and are folded by a later one).",
 )
 LAST_STORED = Gauge(
     "seqpulse_ingest_last_stored_timestamp_seconds",

@@ -1,4 +1,4 @@
-"""The ingest service's database access: store a batch's new events with their summary in the rollup
+"""The ingest service's database access: store a batch's new events and add which they are to the rollup
 backlog, fold the backlog into the rollups (rollups.sql), partitions and retention."""
 
 from __future__ import annotations
