@@ -102,6 +102,17 @@ async def test_metrics_label_requests_by_route_template(gw: Harness) -> None:
     assert 'path="/metrics"' not in text
 
 
+async def test_metrics_restricted_to_the_samples_named_in_the_query(gw: Harness) -> None:
+    await gw.client.get("/definitely/not/a/route")
+    wanted = "seqpulse_http_requests_total"
+    text = await (await gw.client.get("/metrics", params=[("name[]", wanted)])).text()
+    samples = [line for line in text.splitlines() if line and not line.startswith("#")]
+    assert samples and all(line.startswith(wanted + "{") for line in samples)
+    assert 'path="<unmatched>",status_code="404"' in text
+    everything = await (await gw.client.get("/metrics")).text()
+    assert "seqpulse_http_request_duration_seconds_bucket" in everything and len(everything) > 3 * len(text)
+
+
 async def test_openapi_documents_the_ci_contract_and_docs_need_no_cdn(gw: Harness) -> None:
     status, spec = await _json(gw, "/openapi.json")
     assert status == 200 and spec["openapi"].startswith("3.1")
