@@ -176,7 +176,10 @@ WITH own AS MATERIALIZED (
     WHERE s.ctid = ANY (ARRAY(SELECT ctid FROM touching))
     RETURNING s.user_key, s.started_at, s.ended_at, s.events
 ), pieces AS (
-    SELECT user_key, started_at, ended_at, events FROM own
+    -- Only a user with a stored session taken in has pieces to join: the fold's own sessions of any
+    -- other user are more than 30 minutes apart already, and go in as they are (below).
+    SELECT o.user_key, o.started_at, o.ended_at, o.events FROM own o
+    WHERE EXISTS (SELECT 1 FROM taken t WHERE t.user_key = o.user_key)
     UNION ALL
     SELECT user_key, started_at, ended_at, events FROM taken
 ), joined AS (
@@ -188,6 +191,9 @@ WITH own AS MATERIALIZED (
     SELECT *, sum(starts) OVER (PARTITION BY user_key ORDER BY started_at, ended_at) AS n FROM joined
 ), merged AS (
     INSERT INTO activity_sessions (user_key, started_at, ended_at, events)
+    SELECT o.user_key, o.started_at, o.ended_at, o.events FROM own o
+    WHERE NOT EXISTS (SELECT 1 FROM taken t WHERE t.user_key = o.user_key)
+    UNION ALL
     SELECT user_key, min(started_at), max(ended_at), sum(events)
     FROM islands GROUP BY user_key, n
     ORDER BY 1, 2
