@@ -253,6 +253,36 @@ def test_an_extra_field_or_a_part_on_another_subject_is_refused_as_the_model_ref
         assert isinstance(decoded[1], BadPart) or isinstance(decoded[0], BadPart)
 
 
+def test_a_frame_on_a_subject_that_is_no_event_name_is_read_as_the_model_reads_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rng = random.Random(4)
+    codec = EventCodec()
+    fallback = CountingFallback(codec, monkeypatch)
+    for name in ("user_logn", "custom.Bad", "custom."):
+        data = dumps([valid(rng, name), valid(rng, name)])
+        decoded = codec.decode_frame(data, subject(name), PREFIX)
+        assert decoded == reference(data, subject(name)) and all(isinstance(p, BadPart) for p in decoded)
+    assert fallback.frames == 3
+
+
+def test_user_keys_and_countries_are_checked_once_and_the_memory_of_them_is_bounded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("seqpulse.ingest.decoding.VOUCHED_LIMIT", 4)
+    rng = random.Random(6)
+    codec = EventCodec()
+    fallback = CountingFallback(codec, monkeypatch)
+    for _ in range(30):  # far more keys than the memory holds: it starts over, and reads stay right
+        items = [valid(rng) for _ in range(3)]
+        data = dumps(items)
+        assert codec.decode_frame(data, subject(), PREFIX) == reference(data, subject())
+    assert fallback.frames == 0 and len(codec._vouched) <= 4
+    bad = dumps([valid(rng) | {"user_key": "A" * 32}])  # never vouched for, however full the memory
+    assert codec.decode_frame(bad, subject(), PREFIX) == reference(bad, subject())
+    assert fallback.frames == 1
+
+
 def test_random_frames_with_random_faults_read_the_same_both_ways() -> None:
     rng = random.Random(11)
     codec = EventCodec()
