@@ -8,7 +8,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from asyncpg.pgproto.pgproto import UUID as PgUUID
+from pydantic import ValidationError
 
 from seqpulse.common.bus.frames import Part, build_frames, decode_frame, frame_encoded
 from seqpulse.common.messages.product import KNOWN_EVENTS, ProductEvent
@@ -71,3 +73,20 @@ def test_frames_of_encoded_events_are_the_frames_of_their_models() -> None:
             if isinstance(part, Part)
         ]
         assert sorted(read, key=lambda e: e.message_id) == sorted(models, key=lambda e: e.message_id)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("event_name", "custom.ok\n"),
+        ("event_name", "user_login\n"),
+        ("user_key", "0" * 32 + "\n"),
+        ("country", "FR\n"),
+    ],
+)
+def test_a_value_with_a_final_newline_is_refused_as_its_pattern_says(field: str, value: str) -> None:
+    fields = random_fields(random.Random(1)) | {field: value}
+    with pytest.raises(ValidationError) as refused:
+        ProductEvent(**fields)
+    assert [error["loc"] for error in refused.value.errors()] == [(field,)]
+    ProductEvent(**(fields | {field: value.rstrip("\n")}))  # the same value without it is valid

@@ -68,7 +68,7 @@ class _Fields(msgspec.Struct, forbid_unknown_fields=True):
 
 
 _FRAME = msgspec.json.Decoder(list[_Fields])
-# The model's own checks of these fields (`re.match`, as its validators). A pattern msgspec checks is a
+# The model's own checks of these fields (`fullmatch`, as its validators). A pattern msgspec checks is a
 # call into Python per value; a frame's events share a handful of names, users and countries, so each
 # value is checked once and remembered (bounded: beyond this many, the memory starts over).
 _USER_KEY = re.compile(USER_KEY_PATTERN)
@@ -184,7 +184,7 @@ def _is_event_name(name: str) -> bool:
 
 
 def _vouch(value: str, pattern: re.Pattern[str], vouched: set[str]) -> None:
-    if not pattern.match(value):
+    if not pattern.fullmatch(value):
         raise _NotPlain
     if len(vouched) >= VOUCHED_LIMIT:
         vouched.clear()

@@ -40,6 +40,8 @@ KNOWN_EVENTS: dict[str, dict[str, str]] = {
     "settings_updated": {"area": "what changed: 'project', 'policy', 'endpoint', 'hmac', 'api_key', 'token'"},
 }
 # Any other name must carry this prefix, so a typo of a known name is an error rather than a new event.
+# The validators below use `fullmatch`: with `match`, Python's `$` also matches before a final newline, and
+# `"custom.ok\n"` would be a name. (pydantic-core's own regex engine reads the patterns strictly.)
 CUSTOM_PREFIX = "custom."
 _CUSTOM_NAME = re.compile(r"^custom\.[a-z][a-z0-9_]{0,62}$")
 # The same rule as one pattern, for models that let pydantic-core check it (it runs no Python per value).
@@ -76,7 +78,7 @@ def pseudonymise(user_id: str, key: bytes) -> str:
 
 
 def check_event_name(name: str) -> str:
-    if name in KNOWN_EVENTS or _CUSTOM_NAME.match(name):
+    if name in KNOWN_EVENTS or _CUSTOM_NAME.fullmatch(name):
         return name
     raise ValueError(EVENT_NAME_RULE)
 
@@ -145,14 +147,14 @@ class ProductEvent(Message):
     @field_validator("country")
     @classmethod
     def _country(cls, value: str | None) -> str | None:
-        if value is not None and not _COUNTRY.match(value):
+        if value is not None and not _COUNTRY.fullmatch(value):
             raise ValueError("must be an ISO 3166-1 alpha-2 code like 'FR'")
         return value
 
     @field_validator("user_key")
     @classmethod
     def _user_key(cls, value: str | None) -> str | None:
-        if value is not None and not _USER_KEY.match(value):
+        if value is not None and not _USER_KEY.fullmatch(value):
             raise ValueError("must be a pseudonymised user id (32 lower-case hex characters)")
         return value
 
