@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -22,6 +22,7 @@ from seqpulse.ingest.partitions import utc_day
 SESSION_GAP = timedelta(minutes=30)
 # The first of each of these, per user, is a step of the funnel and of the cohorts.
 MILESTONES = ("user_signup", "project_created", "analysis_completed")
+_MILESTONE_SLOTS = {name: slot for slot, name in enumerate(MILESTONES)}
 
 
 UserDay = tuple[date, str, int, datetime, datetime]  # day, user, events, first, last
@@ -118,27 +119,23 @@ def summarise(rows: Sequence[Row], known: KnownFacts | None = None) -> BatchSumm
     scoped facts in `known`."""
     out = BatchSummary()
     times: dict[str, list[datetime]] = defaultdict(list)  # each user's event times
-    facts: set[Fact] = set()
+    # Where each user was seen on each day: (user, day, country, project), each once. Their scoped facts
+    # are spelt out afterwards, once per place rather than three times per event.
+    places: set[tuple[str, date, str | None, UUID | None]] = set()
     projects: dict[tuple[date, UUID], int] = defaultdict(int)
     steps: dict[str, list[datetime | None]] = {}
-    scopes: dict[object, str] = {}  # a project's or a country's scope, spelt once per batch
     for _id, occurred, _received, name, user, project, _plan, country, _source, _props in rows:
-        day = utc_day(occurred)
+        # Rows' times are in UTC (`as_utc`): the day without utc_day's call, which checks for that first.
+        day = occurred.date() if occurred.tzinfo is UTC else utc_day(occurred)
         if project is not None:
             projects[(day, project)] += 1
         if user is None:
             continue
         times[user].append(occurred)
-        if country is not None:
-            scope = scopes.get(country) or scopes.setdefault(country, "c:" + country)
-            facts.add((user, scope, day))
-            facts.add((user, "c:*", day))
-        if project is not None:
-            scope = scopes.get(project) or scopes.setdefault(project, f"p:{project}")
-            facts.add((user, scope, day))
-        if name in MILESTONES:
+        places.add((user, day, country, project))
+        slot = _MILESTONE_SLOTS.get(name)
+        if slot is not None:
             firsts = steps.setdefault(user, [None, None, None])
-            slot = MILESTONES.index(name)
             current = firsts[slot]
             if current is None or occurred < current:
                 firsts[slot] = occurred
@@ -148,6 +145,16 @@ def summarise(rows: Sequence[Row], known: KnownFacts | None = None) -> BatchSumm
         moments.sort()
         _add_days(out, user, moments)
         _add_sessions(out, user, moments)
+    facts: set[Fact] = set()
+    scopes: dict[object, str] = {}  # a project's or a country's scope, spelt once per batch
+    for user, day, country, project in places:
+        if country is not None:
+            scope = scopes.get(country) or scopes.setdefault(country, "c:" + country)
+            facts.add((user, scope, day))
+            facts.add((user, "c:*", day))
+        if project is not None:
+            scope = scopes.get(project) or scopes.setdefault(project, f"p:{project}")
+            facts.add((user, scope, day))
     if known:
         facts = {fact for fact in facts if fact not in known}
     out.facts = list(facts)  # in no order: the rollup stage runs alone (the rollup lock)
