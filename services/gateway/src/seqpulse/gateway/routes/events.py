@@ -23,7 +23,7 @@ from seqpulse.common.messages.base import Encoded
 from seqpulse.common.messages.product import Plan
 from seqpulse.gateway import repository as repo
 from seqpulse.gateway.auth import COOKIE, authenticate_project, authenticate_user, digest
-from seqpulse.gateway.event_intake import Sender, check_all, judge_all, parse_items
+from seqpulse.gateway.event_intake import Sender, checked_events, judge_all
 from seqpulse.gateway.problems import Problem, unauthorized
 from seqpulse.gateway.records import ProjectRow
 from seqpulse.gateway.resources import Resources
@@ -114,13 +114,11 @@ def operations(res: Resources) -> list[Operation]:
         if "X-API-Key" in request.headers:
             # The hot path (applications): with the key's project remembered, no database round trip.
             sender = await project_of_key(request)
-            items, batched = parse_items(raw)
-            checked = check_all(items, received_at)
+            checked, batched = checked_events(raw, received_at)
         elif "Authorization" in request.headers or COOKIE in request.cookies:
             async with res.pool.acquire() as conn:
                 sender = await authenticate_user(conn, request, "write")
-                items, batched = parse_items(raw)
-                checked = check_all(items, received_at)
+                checked, batched = checked_events(raw, received_at)
                 named = {p for c in checked if isinstance(c, dict) and (p := c.get("project_id")) is not None}
                 if named:
                     plans = await repo.project_plans_visible(conn, sorted(named), sender)
