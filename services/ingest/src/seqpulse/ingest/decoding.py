@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 import msgspec
 import orjson
@@ -26,13 +27,13 @@ import orjson
 from seqpulse.common.bus.frames import BadPart, ModelCodec, Part
 from seqpulse.common.messages.base import subject_for
 from seqpulse.common.messages.product import (
-    COUNTRY_PATTERN,
     MAX_FUTURE_SKEW,
-    USER_KEY_PATTERN,
     Plan,
     ProductEvent,
     as_utc,
+    check_country,
     check_event_name,
+    check_user_key,
     encode_properties,
 )
 from seqpulse.ingest.events import EventRecord, event_id, record_of
@@ -68,11 +69,9 @@ class _Fields(msgspec.Struct, forbid_unknown_fields=True):
 
 
 _FRAME = msgspec.json.Decoder(list[_Fields])
-# The model's own checks of these fields (`fullmatch`, as its validators). A pattern msgspec checks is a
-# call into Python per value; a frame's events share a handful of names, users and countries, so each
-# value is checked once and remembered (bounded: beyond this many, the memory starts over).
-_USER_KEY = re.compile(USER_KEY_PATTERN)
-_COUNTRY = re.compile(COUNTRY_PATTERN)
+# User keys and countries are checked by the model's own checks, not by msgspec (a pattern msgspec checks
+# is a call into Python per value): a frame's events share a handful of users and countries, so each value
+# is checked once and remembered, per field (bounded: beyond this many, the memory starts over).
 VOUCHED_LIMIT = 100_000
 
 
@@ -85,7 +84,7 @@ class EventCodec:
 
     def __init__(self) -> None:
         self._model = ModelCodec(ProductEvent)
-        self._vouched: set[str] = set()  # user keys and countries the model's patterns accept
+        self._vouched = _Vouched(set(), set())
 
     def decode(self, data: bytes, subject: str, prefix: str) -> EventRecord:
         # A message that is not a frame is one event (the services' own): the model reads it.
@@ -127,24 +126,34 @@ def _name_on(subject: str, prefix: str) -> str | None:
     return subject[len(head) :] if subject.startswith(head) else None
 
 
+class _Vouched(NamedTuple):
+    """The user keys and the countries the model accepts, seen so far: one memory per field, as a value
+    valid in one (`US`) need not be in the other."""
+
+    user_keys: set[str]
+    countries: set[str]
+
+
 def _parts(
-    events: list[_Fields], name_on_subject: str | None, vouched: set[str]
+    events: list[_Fields], name_on_subject: str | None, vouched: _Vouched
 ) -> list[Part[EventRecord] | BadPart]:
     """The frame's events as records, or `_NotPlain` at the first the model might read differently.
     `vouched`: user keys and countries already checked (added to as new ones pass)."""
-    if name_on_subject is None or not _is_event_name(name_on_subject):
-        raise _NotPlain  # every event's name must be the subject's: none can be valid
+    if name_on_subject is None:
+        raise _NotPlain
+    _check(check_event_name, name_on_subject)  # every event's name must be the subject's
+    user_keys, countries = vouched
     parts: list[Part[EventRecord] | BadPart] = []
     for index, event in enumerate(events):
         name = event.event_name
         if name != name_on_subject:
             raise _NotPlain
         user_key = event.user_key
-        if user_key is not None and user_key not in vouched:
-            _vouch(user_key, _USER_KEY, vouched)
+        if user_key is not None and user_key not in user_keys:
+            _vouch(check_user_key, user_key, user_keys)
         country = event.country
-        if country is not None and country not in vouched:
-            _vouch(country, _COUNTRY, vouched)
+        if country is not None and country not in countries:
+            _vouch(check_country, country, countries)
         occurred_at = event.occurred_at
         if occurred_at.tzinfo is not UTC:
             occurred_at = as_utc(occurred_at)
@@ -175,17 +184,16 @@ def _parts(
     return parts
 
 
-def _is_event_name(name: str) -> bool:
+def _check(check: Callable[[str], str], value: str) -> None:
+    """`_NotPlain` unless the model's `check` accepts `value`."""
     try:
-        check_event_name(name)
+        check(value)
     except ValueError:
-        return False
-    return True
+        raise _NotPlain from None
 
 
-def _vouch(value: str, pattern: re.Pattern[str], vouched: set[str]) -> None:
-    if not pattern.fullmatch(value):
-        raise _NotPlain
+def _vouch(check: Callable[[str], str], value: str, vouched: set[str]) -> None:
+    _check(check, value)
     if len(vouched) >= VOUCHED_LIMIT:
         vouched.clear()
     vouched.add(value)

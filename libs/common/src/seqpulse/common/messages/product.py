@@ -83,6 +83,18 @@ def check_event_name(name: str) -> str:
     raise ValueError(EVENT_NAME_RULE)
 
 
+def check_country(value: str) -> str:
+    if _COUNTRY.fullmatch(value):
+        return value
+    raise ValueError("must be an ISO 3166-1 alpha-2 code like 'FR'")
+
+
+def check_user_key(value: str) -> str:
+    if _USER_KEY.fullmatch(value):
+        return value
+    raise ValueError("must be a pseudonymised user id (32 lower-case hex characters)")
+
+
 def check_properties(value: dict[str, Any]) -> dict[str, Any]:
     encode_properties(value)
     return value
@@ -147,16 +159,12 @@ class ProductEvent(Message):
     @field_validator("country")
     @classmethod
     def _country(cls, value: str | None) -> str | None:
-        if value is not None and not _COUNTRY.fullmatch(value):
-            raise ValueError("must be an ISO 3166-1 alpha-2 code like 'FR'")
-        return value
+        return None if value is None else check_country(value)
 
     @field_validator("user_key")
     @classmethod
     def _user_key(cls, value: str | None) -> str | None:
-        if value is not None and not _USER_KEY.fullmatch(value):
-            raise ValueError("must be a pseudonymised user id (32 lower-case hex characters)")
-        return value
+        return None if value is None else check_user_key(value)
 
     @field_validator("occurred_at", "received_at")
     @classmethod
