@@ -64,7 +64,8 @@ class IngestRepository:
         self.known = KnownFacts() if known is None else known
 
     async def write(self, rows: Sequence[Row]) -> Written:
-        """Store the rows not stored yet and add their summary to the rollup backlog, in one transaction."""
+        """Store the rows not stored yet and add which they are to the rollup backlog, in one transaction;
+        their summary comes back with what was written (`Pending`), for this replica to hold."""
         # One row per key (a key repeated within the batch: its first row stands for it), in key order:
         # two replicas writing the same keys wait on each other in the same order, never in a cycle.
         rows = sorted({(row[0], row[1]): row for row in reversed(rows)}.values(), key=_key)
@@ -100,6 +101,7 @@ class IngestRepository:
         found = await conn.fetch(
             R.read_back, taken["event_ids"], taken["first_at"], taken["last_at"], str(taken["stored_by"])
         )
+        # Rows as `summarise` reads them: the plan, the source and the properties count in no rollup.
         rows: list[Row] = [
             (
                 r["event_id"],
@@ -108,17 +110,17 @@ class IngestRepository:
                 r["event_name"],
                 r["user_key"],
                 None if r["project_id"] is None else UUID(bytes=r["project_id"].bytes),
-                r["plan"],
+                None,
                 r["country"],
-                r["source"],
-                r["properties"].encode(),
+                "",
+                b"",
             )
             for r in found
         ]
         return summarise(rows, self.known)
 
     async def fold(self, cached: Mapping[int, BatchSummary] | None = None, limit: int = FOLD_LIMIT) -> Folded:
-        """Fold the oldest `limit` summaries of the backlog into the rollups, and delete them, in one
+        """Fold the oldest `limit` batches of the backlog into the rollups, and delete them, in one
         transaction. `cached`: summaries this replica still holds (by backlog id), not read back."""
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute(R.lock_rollups)

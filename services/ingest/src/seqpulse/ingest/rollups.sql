@@ -39,9 +39,8 @@ RETURNING id, events, CASE WHEN id = ANY ($1::bigint[]) THEN NULL ELSE event_ids
 -- name: read_back
 -- A batch's events, to sum up again when no replica holds their summary: by id within their span of
 -- times (an index probe each, in the partitions of those days only), and only those the batch's own
--- transaction inserted.
-SELECT event_id::text, occurred_at, received_at, event_name, user_key, project_id, plan, country, source,
-       properties::text
+-- transaction inserted. Only the columns a summary reads (the properties are not detoasted).
+SELECT event_id::text, occurred_at, received_at, event_name, user_key, project_id, country
 FROM product_events
 WHERE event_id = ANY ($1::uuid[]) AND occurred_at BETWEEN $2 AND $3 AND xmin = $4::text::xid
 
