@@ -108,8 +108,12 @@ async def test_a_request_that_got_its_whole_batch_ends_without_a_failure(bus: Bu
     fetcher = PullFetcher(bus, INGEST_EVENTS)
     await fetcher.start()
     try:
-        got = await fetcher.fetch(3, timeout=5)
-        assert len(got) == 3
+        got: list[Msg] = []
+        while len(got) < 3:  # the three may come in more than one read (see the first test)
+            more = await fetcher.fetch(3 - len(got), timeout=5)
+            assert 1 <= len(more) <= 3 - len(got)
+            got += more
+        assert len({m.metadata.sequence.stream for m in got}) == 3
         for msg in got:
             await msg.ack()
         # The server ends a request with a byte limit whose batch is complete with "409 Batch Completed":
