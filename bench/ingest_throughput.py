@@ -25,7 +25,11 @@ printed). The baseline rows are the rows the gateway publishes (same ids, users,
 properties, times; only `received_at` differs), in the order they are posted. The set-up's own events
 (`project_created`) are stored before the clock starts and left out of the checks.
 
-`python -m bench.ingest_throughput [--events 50000] [--batch 1000] [--users 2000] [--projects 5]`
+The whole run is repeated `--rounds` times (5), each on a fresh stack with its own baseline, and the target
+is judged on the median of the rounds' ratios: on this machine one round's ratio moves by a tenth from one
+run to the next, and the baseline's COPY alone by a fifth.
+
+`python -m bench.ingest_throughput [--events 50000] [--batch 1000] [--users 2000] [--projects 5] [--rounds 5]`
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
+import statistics
 import time
 import uuid
 from collections import Counter
@@ -407,9 +412,7 @@ def _figures(args: argparse.Namespace, f: dict[str, Any]) -> dict[str, Any]:
         "capacity: stored and counted once each": f["capacity_stored"] == n
         and f["capacity_counted"] == f["with_user"],
     }
-    met = r_e2e >= TARGET_RATIO and all(checks.values())
-    verdict = "met" if met else "MISSED"
-    print(f"\n  target: end to end >= {TARGET_RATIO} x raw COPY, every check passes -> {verdict}")
+    print()
     for name, ok in checks.items():
         print(f"  [{'ok' if ok else 'FAILED'}] {name}")
     print(
@@ -453,6 +456,53 @@ def _figures(args: argparse.Namespace, f: dict[str, Any]) -> dict[str, Any]:
         "bytes_per_event": f["bytes_per_event"],
         "cpu_us_per_event": {name: round(value, 2) for name, value in f["cpu_us"].items()},
         "checks_passed": all(checks.values()),
+    }
+
+
+def judge_rounds(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """The rounds side by side, and the verdict on their median: a single round's ratio moves by a tenth
+    from one run to the next on this machine (the baseline's COPY alone varies by a fifth), so one round
+    can neither meet nor miss the target by itself. The figures kept are the median round's."""
+    ratios = [r["ratio_e2e_over_copy"] for r in rounds]
+    median = statistics.median(ratios)
+    middle = min(rounds, key=lambda r: abs(r["ratio_e2e_over_copy"] - median))
+    rows = [
+        [
+            str(i),
+            fmt(r["copy_events_per_s"], "", 0),
+            fmt(r["e2e_events_per_s"], "", 0),
+            fmt(r["ratio_e2e_over_copy"], "", 3),
+            fmt(r["ratio_capacity_over_copy"], "", 3),
+            fmt(sum(r["cpu_us_per_event"].values()), "", 1),
+            "ok" if r["checks_passed"] else "FAILED",
+        ]
+        for i, r in enumerate(rounds, 1)
+    ]
+    rows.append(
+        [
+            "median",
+            fmt(statistics.median(r["copy_events_per_s"] for r in rounds), "", 0),
+            fmt(statistics.median(r["e2e_events_per_s"] for r in rounds), "", 0),
+            fmt(median, "", 3),
+            fmt(statistics.median(r["ratio_capacity_over_copy"] for r in rounds), "", 3),
+            fmt(statistics.median(sum(r["cpu_us_per_event"].values()) for r in rounds), "", 1),
+            "",
+        ]
+    )
+    headers = ["round", "raw COPY ev/s", "end to end ev/s", "ratio", "capacity ratio", "CPU us/ev", "checks"]
+    print_table(f"{len(rounds)} rounds, each on its own stack", headers, rows)
+    checked = all(r["checks_passed"] for r in rounds)
+    met = median >= TARGET_RATIO and checked
+    print(
+        f"\n  target: median end to end >= {TARGET_RATIO} x raw COPY, every check passes in every round"
+        f" -> {'met' if met else 'MISSED'} (rounds {min(ratios):.3f}-{max(ratios):.3f})"
+    )
+    return {
+        **middle,
+        "rounds": len(rounds),
+        "round_ratios": ratios,
+        "ratio_e2e_over_copy": median,
+        "checks_passed": checked,
         "target_ratio": TARGET_RATIO,
         "target_met": met,
     }
@@ -469,8 +519,17 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=2000, help="distinct users")
     parser.add_argument("--projects", type=int, default=5, help="projects (one API key each)")
     parser.add_argument("--limit", type=float, default=60.0, help="seconds allowed for each path to finish")
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="independent runs, each on its own stack; judged on the median"
+    )
     args = parser.parse_args()
-    emit("ingest_throughput", asyncio.run(run(args)))
+    if args.rounds < 1:
+        parser.error("--rounds: must be at least 1")
+    rounds = []
+    for i in range(args.rounds):
+        print(f"\n=== round {i + 1} of {args.rounds}")
+        rounds.append(asyncio.run(run(args)))
+    emit("ingest_throughput", judge_rounds(rounds))
 
 
 if __name__ == "__main__":
