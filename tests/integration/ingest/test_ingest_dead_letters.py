@@ -10,6 +10,7 @@ import orjson
 import pytest
 
 from seqpulse.common.bus import Bus
+from seqpulse.common.bus.frames import FRAME_HEADER, MISSING_ID
 from seqpulse.ingest.events import plan_batch, record_of
 from seqpulse.ingest.repository import IngestRepository
 from seqpulse.ingest.writer import EventWriter
@@ -74,6 +75,24 @@ async def test_a_dead_letter_keeps_the_original_payload_subject_and_attempts(ing
     assert headers["SeqPulse-Original-Subject"] == topic
     assert headers["SeqPulse-Consumer"] == "ingest-events"
     assert headers["SeqPulse-Attempts"] == "1"
+
+
+async def test_a_frame_part_without_its_id_is_dead_lettered_each_time_it_comes_never_stored(
+    ingest: Ingest,
+) -> None:
+    # Given an id made up at each delivery, the same event delivered twice would be stored twice.
+    topic = product_event().topic(ingest.bus.prefix)
+    parts = [orjson.loads(product_event(user=f"user{i}").to_bytes()) for i in range(3)]
+    del parts[1]["message_id"]
+    frame = orjson.dumps(parts)
+    for attempt in ("first", "again"):  # the same frame twice (a producer's retry with another msg id)
+        await ingest.bus.publish_raw(topic, frame, msg_id=attempt, headers={FRAME_HEADER: "3"})
+    await ingest.start(ingest_batch_max_wait_seconds=1.0)
+    await eventually(ingest.drained)
+    assert await ingest.stored() == 2  # the two parts with their ids, once each
+    letters = await dead_letters(ingest.bus)
+    assert [headers["SeqPulse-Error"].endswith(MISSING_ID) for headers, _ in letters] == [True, True]
+    assert all(orjson.loads(data) == parts[1] for _, data in letters)
 
 
 async def test_a_value_postgres_refuses_is_set_apart_and_the_rest_of_the_batch_stored(

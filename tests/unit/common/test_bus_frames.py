@@ -11,9 +11,12 @@ from pydantic import field_validator
 
 from seqpulse.common.bus.frames import (
     MAX_FRAME_MESSAGES,
+    MISSING_ID,
     BadPart,
     FrameError,
+    ModelCodec,
     Part,
+    Undecodable,
     build_frames,
     decode_frame,
     frame_headers,
@@ -80,6 +83,26 @@ def test_a_part_of_another_name_is_set_apart() -> None:
     decoded = decode_frame(ProductEvent, data, "t.events.v1.user_login", PREFIX)
     assert isinstance(decoded[0], Part)
     assert isinstance(decoded[1], BadPart) and decoded[1].reason.endswith("t.events.v1.user_signup")
+
+
+def test_a_message_without_its_id_is_refused_rather_than_given_a_new_one_at_each_delivery() -> None:
+    # The model would make one up, a different one each time the same message is delivered: a redelivery
+    # would then be a new message (an event stored twice).
+    parts = [orjson.loads(event().to_bytes()) for _ in range(3)]
+    del parts[1]["message_id"]
+    for _ in range(2):  # the same frame delivered again: the same outcome
+        decoded = decode_frame(ProductEvent, orjson.dumps(parts), "t.events.v1.user_login", PREFIX)
+        assert [type(p) for p in decoded] == [Part, BadPart, Part]
+        bad = decoded[1]
+        assert isinstance(bad, BadPart) and bad.reason == f"invalid seqpulse.events.v1.product: {MISSING_ID}"
+        assert orjson.loads(bad.data) == parts[1]  # as it came: no id made up for the dead letter
+    codec = ModelCodec(ProductEvent)
+    with pytest.raises(Undecodable, match="message_id: missing"):
+        codec.decode(orjson.dumps(parts[1]), "t.events.v1.user_login", PREFIX)
+    # An id given, even one that is not a UUID, is the message's own: kept.
+    named_part = orjson.dumps(parts[1] | {"message_id": "order-17"})
+    named = codec.decode(named_part, "t.events.v1.user_login", PREFIX)
+    assert named.message_id == "order-17"
 
 
 @pytest.mark.parametrize("data", [b"{not json", b'{"a": 1}', b'"text"'])

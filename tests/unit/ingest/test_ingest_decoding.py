@@ -253,6 +253,20 @@ def test_an_extra_field_or_a_part_on_another_subject_is_refused_as_the_model_ref
         assert isinstance(decoded[1], BadPart) or isinstance(decoded[0], BadPart)
 
 
+def test_a_part_without_its_message_id_is_refused_as_the_model_refuses_it() -> None:
+    rng = random.Random(12)
+    codec = EventCodec()
+    items = [valid(rng) for _ in range(3)]
+    del items[2]["message_id"]
+    data = dumps(items)
+    decoded = codec.decode_frame(data, subject(), PREFIX)
+    assert decoded == reference(data, subject())
+    assert [type(p) for p in decoded] == [Part, Part, BadPart]
+    assert "message_id: missing" in decoded[2].reason  # type: ignore[union-attr]
+    with pytest.raises(Undecodable, match="message_id: missing"):
+        codec.decode(dumps(items[2]), subject(), PREFIX)
+
+
 def test_a_frame_on_a_subject_that_is_no_event_name_is_read_as_the_model_reads_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

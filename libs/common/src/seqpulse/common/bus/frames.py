@@ -154,6 +154,11 @@ class Codec(Protocol[T]):
         ...
 
 
+# A message read without its id would be given a new one each time it is delivered, and a redelivery would
+# then be handled as another message: a received message must carry the id it was published with.
+MISSING_ID = "message_id: missing (a received message must carry the id it was published with)"
+
+
 class ModelCodec(Generic[M]):
     """Messages read as their pydantic model."""
 
@@ -168,6 +173,8 @@ class ModelCodec(Generic[M]):
             raise Undecodable(f"invalid {name}: {validation_reason(exc)}") from exc
         except (ValueError, TypeError) as exc:  # a validator that raised something pydantic does not wrap
             raise Undecodable(f"invalid {name}: {type(exc).__name__}: {exc}") from exc
+        if "message_id" not in message.model_fields_set:
+            raise Undecodable(f"invalid {name}: {MISSING_ID}")
         expected = message.topic(prefix)
         if subject != expected:
             # Consumers filter on the subject: a message on the wrong one would mislead them.
@@ -217,6 +224,10 @@ def _part_by_part(model: type[M], data: bytes, subject: str, prefix: str) -> lis
 
 
 def _on_subject(message: M, index: int, subject: str, prefix: str) -> Part[M] | BadPart:
+    if "message_id" not in message.model_fields_set:
+        # The dead letter carries the part as it came, without the id the model made up for it.
+        data = message.__pydantic_serializer__.to_json(message, exclude={"message_id"})
+        return BadPart(index, data, f"invalid {message.type_name()}: {MISSING_ID}")
     expected = message.topic(prefix)
     if expected == subject:
         return Part(message, index)
