@@ -15,6 +15,7 @@ from typing import Any
 
 import aiohttp
 
+from seqpulse.common.config import CommonSettings
 from seqpulse.common.db.pool import create_pool
 from seqpulse.gateway.admin import AdminError, create_token, create_user
 
@@ -38,15 +39,19 @@ APPS = (
 )
 
 
-async def demo_account(database_url: str) -> tuple[str, str, str]:
-    """A fresh admin and token; the email gets a suffix if an earlier run's account exists already."""
-    pool = await create_pool(database_url, min_size=1, max_size=2)
+async def demo_account(settings: CommonSettings) -> tuple[str, str, str]:
+    """A fresh admin and token; the email gets a suffix if an earlier run's account exists already. Its
+    `user_signup` goes to the gateway's outbox, as for an admin the CLI creates (`settings`: the
+    gateway's)."""
+    pool = await create_pool(settings.database_url, min_size=1, max_size=2)
     try:
         password = secrets.token_urlsafe(12)
         for attempt in range(100):
             email = EMAIL if attempt == 0 else EMAIL.replace("@", f"+{attempt}@")
             try:
-                await create_user(pool, email=email, name="Demo Admin", password=password, is_admin=True)
+                await create_user(
+                    pool, email=email, name="Demo Admin", password=password, is_admin=True, settings=settings
+                )
                 break
             except AdminError:
                 continue
@@ -112,7 +117,7 @@ async def _sample_events(http: aiohttp.ClientSession, base: str, projects: list[
 
 async def run_demo(
     base: str,
-    database_url: str,
+    settings: CommonSettings,
     check_alive: Callable[[], None],
     log: Callable[[str], None],
     sequence_seconds: int,
@@ -123,7 +128,7 @@ async def run_demo(
             email, password, token = previous["email"], previous["password"], previous["token"]
             log(f"reusing demo account {email}")
         else:
-            email, password, token = await demo_account(database_url)
+            email, password, token = await demo_account(settings)
             log(f"demo account {email} ready")
         auth = {"Authorization": f"Bearer {token}"}
         projects = []

@@ -18,6 +18,7 @@ import aiohttp
 import asyncpg
 
 from seqpulse.common.bus import Bus
+from seqpulse.common.config import CommonSettings
 from seqpulse.common.db.migrate import migrate
 from seqpulse.common.devstack import NatsServer, PostgresServer
 
@@ -186,7 +187,11 @@ def main() -> None:
         if not args.no_demo:
             from scripts.demo import run_demo
 
-            info = asyncio.run(run_demo(base, database_url, stack.check_alive, log, args.sequence_seconds))
+            # The gateway's own settings: the demo admin's sign-up goes through its outbox.
+            settings = CommonSettings(
+                DATABASE_URL=database_url, bus_prefix=prefix, secret_key=env["SEQPULSE_SECRET_KEY"]
+            )
+            info = asyncio.run(run_demo(base, settings, stack.check_alive, log, args.sequence_seconds))
             (RUN / "demo.json").write_text(json.dumps(info, indent=2))
             print_summary(info)
         if args.exit_after_demo:
