@@ -208,6 +208,33 @@ async def test_the_retention_folds_the_backlog_before_deleting_the_rollups_of_pa
     assert await repo.fold() == Folded()
 
 
+async def test_the_retention_folds_a_batch_whose_partition_it_dropped_first(pool: asyncpg.Pool[Any]) -> None:
+    # A replica stored yesterday's events and stopped before folding them; midnight passes, and the
+    # maintenance drops yesterday's partition, then folds the backlog before deleting the rollups.
+    repo = IngestRepository(pool)
+    await write_in_batches(repo, 20, 5)
+    today = YESTERDAY.date() + timedelta(days=1)
+    async with pool.acquire() as conn:
+        assert await repo.drop_partitions_before(today, conn)
+        # Nothing is left to read back: the batches count nowhere, and the fold goes through.
+        await repo.delete_rollups_before(today, conn)
+    assert await backlog(pool) == 0 and await counted(pool) == {}
+    assert await pool.fetchval("SELECT count(*) FROM ingest_watermark") == 0
+
+
+async def test_a_batch_whose_events_are_gone_is_folded_as_nothing_and_the_next_as_usual(
+    pool: asyncpg.Pool[Any],
+) -> None:
+    repo = IngestRepository(pool)
+    await write_in_batches(repo, 10, 5)
+    await pool.execute("TRUNCATE product_events")  # by hand, with two batches waiting in the backlog
+    held = await write_in_batches(repo, 5, 5)
+    folded = await repo.fold()  # no summary held: each batch is read back
+    assert len(folded.ids) == 3 and await backlog(pool) == 0
+    assert await counted(pool) == {user_key(f"user{u}"): (1, 1) for u in range(USERS)}
+    assert len(held) == 1
+
+
 async def test_the_interval_holds_while_batches_are_in_hand_and_ends_once_none_is(
     pool: asyncpg.Pool[Any],
 ) -> None:

@@ -87,7 +87,10 @@ WITH activity AS (
     SELECT * FROM unnest($13::text::date[], $14::text::uuid[], $15::text::int[])
     ON CONFLICT (day, project_id) DO UPDATE SET events = p.events + EXCLUDED.events
 ), watermark AS (
-    INSERT INTO ingest_watermark AS w (last_received_at) VALUES ($16::timestamptz)
+    -- None when the fold counts no event: batches whose events were gone before they were read back
+    -- (their partition dropped by the retention, or the table emptied by hand) fold into nothing.
+    INSERT INTO ingest_watermark AS w (last_received_at)
+    SELECT $16::timestamptz WHERE $16::timestamptz IS NOT NULL
     ON CONFLICT (id) DO UPDATE SET last_received_at = greatest(w.last_received_at, EXCLUDED.last_received_at)
 )
 SELECT user_key, ''::text AS scope, day FROM activity WHERE created
