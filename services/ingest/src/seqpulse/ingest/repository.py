@@ -142,7 +142,9 @@ class IngestRepository:
         summary = merge(summaries)
         facts = [fact for fact in summary.facts if fact not in self.known]
         summary = replace(summary, facts=facts)
+        await conn.execute(R.plan_mode, "force_generic_plan")
         new_facts = await conn.fetch(R.add_facts, *summary.facts_args())
+        await conn.execute(R.plan_mode, "auto")
         if new_facts:
             await conn.execute(R.add_active_user_changes, *columns(new_facts, 3))
         await conn.execute(R.merge_sessions, *summary.sessions_args())

@@ -55,6 +55,13 @@ DELETE FROM rollup_backlog
 -- running them.
 SELECT pg_advisory_xact_lock(99155974), set_config('jit', 'off', true)
 
+-- name: plan_mode
+-- How the fold's next statements are planned, for the rest of the transaction: `add_facts` only inserts
+-- the rows it is given, and its plan is the same whatever the tables hold, so it runs on its generic
+-- plan ('force_generic_plan', made once per connection), which saves a tenth of its time; the
+-- statements that probe the rollups are planned for their arrays' lengths at every fold ('auto').
+SELECT set_config('plan_cache_mode', $1, true)
+
 -- name: add_facts
 -- Daily activity, the scoped active days, first steps, per-project counts and the watermark, from the
 -- fold's summary (summary.py: $1-$5 user days, $6-$8 scoped facts, $9-$12 first steps, $13-$15 project
