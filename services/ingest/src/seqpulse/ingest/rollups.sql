@@ -113,13 +113,24 @@ SELECT user_key, scope, day FROM scoped
 WITH facts AS MATERIALIZED (
     SELECT * FROM unnest($1::text::text[], $2::text::text[], $3::text::date[]) AS f(user_key, scope, day)
 ), new AS (
+    -- Each lookup reads the fact's own table, plain activity (scope '') user_daily_activity and the others
+    -- activity_days: CASE runs the probe of its branch only (through the view activity_facts, each probe
+    -- merged two index scans, one of them stopped by a filter).
     SELECT f.user_key, f.scope, f.day,
-           (SELECT min(a.day) FROM activity_facts a
-            WHERE a.user_key = f.user_key AND a.scope = f.scope AND a.day > f.day AND a.day <= f.day + 60)
-               AS next_day,
-           (SELECT max(a.day) FROM activity_facts a
-            WHERE a.user_key = f.user_key AND a.scope = f.scope AND a.day < f.day AND a.day >= f.day - 60)
-               AS prev_day
+           CASE WHEN f.scope = '' THEN
+               (SELECT min(a.day) FROM user_daily_activity a
+                WHERE a.user_key = f.user_key AND a.day > f.day AND a.day <= f.day + 60)
+           ELSE
+               (SELECT min(a.day) FROM activity_days a
+                WHERE a.user_key = f.user_key AND a.scope = f.scope AND a.day > f.day AND a.day <= f.day + 60)
+           END AS next_day,
+           CASE WHEN f.scope = '' THEN
+               (SELECT max(a.day) FROM user_daily_activity a
+                WHERE a.user_key = f.user_key AND a.day < f.day AND a.day >= f.day - 60)
+           ELSE
+               (SELECT max(a.day) FROM activity_days a
+                WHERE a.user_key = f.user_key AND a.scope = f.scope AND a.day < f.day AND a.day >= f.day - 60)
+           END AS prev_day
     FROM facts f
 ), prev_old AS (
     -- The previous day when it is an old one, and the old day that used to follow it.
