@@ -1,5 +1,6 @@
 """The baseline of `trigger_throughput`: a bare aiohttp handler that parses the trigger body and
-answers the trigger's shape, served like the gateway (`web.run_app`, no access log).
+answers the trigger's shape, served like the gateway (`web.run_app` on the services' event loop, no
+access log).
 
 `python -m bench.bare_trigger --port 8081`
 """
@@ -10,6 +11,8 @@ import argparse
 import uuid
 
 from aiohttp import web
+
+from seqpulse.common.runtime.loop import new_event_loop
 
 
 async def trigger(request: web.Request) -> web.Response:
@@ -30,7 +33,15 @@ def main() -> None:
     app = web.Application()
     app.router.add_post("/deployments/trigger", trigger)
     app.router.add_get("/readyz", readyz)
-    web.run_app(app, host="127.0.0.1", port=args.port, access_log=None, print=None, shutdown_timeout=2)
+    web.run_app(
+        app,
+        host="127.0.0.1",
+        port=args.port,
+        access_log=None,
+        print=None,
+        shutdown_timeout=2,
+        loop=new_event_loop(),
+    )
 
 
 if __name__ == "__main__":

@@ -28,6 +28,8 @@ from bench.report import emit, fmt, print_table, ratio, summary
 from bench.stack import Stack, running_stack
 from seqpulse.common.db.pool import create_pool
 from seqpulse.common.devstack import free_port
+from seqpulse.common.runtime.loop import new_event_loop
+from seqpulse.common.runtime.loop import run as run_on_loop
 from seqpulse.gateway.admin import create_token, create_user
 
 GEOIP_DB = REPO / "data" / "geoip" / "GeoLite2-Country-Test.mmdb"
@@ -52,7 +54,16 @@ def serve_bare(port: int) -> None:
     app = web.Application()
     app.router.add_post("/events", bare_events)
     app.router.add_get("/readyz", readyz)
-    web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None, shutdown_timeout=2)
+    # On the services' event loop, as the gateway it is compared with.
+    web.run_app(
+        app,
+        host="127.0.0.1",
+        port=port,
+        access_log=None,
+        print=None,
+        shutdown_timeout=2,
+        loop=new_event_loop(),
+    )
 
 
 # --- the load -------------------------------------------------------------------------------------------
@@ -260,7 +271,7 @@ def main() -> None:
     if args.serve_bare:
         serve_bare(args.port)
         return
-    emit("events_latency", asyncio.run(run(args)))
+    emit("events_latency", run_on_loop(run(args)))
 
 
 if __name__ == "__main__":

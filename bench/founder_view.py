@@ -12,7 +12,6 @@ two agree); the view reads only the rollups, as in production.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import time
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -21,6 +20,7 @@ import asyncpg
 
 from bench.report import emit, fmt, print_table, ratio, summary
 from bench.stack import running_stack
+from seqpulse.common.runtime.loop import run as run_on_loop
 from seqpulse.gateway.routes.founder import F, founder_overview
 from seqpulse.ingest.repository import IngestRepository
 
@@ -210,7 +210,7 @@ def cli() -> None:
     parser.add_argument("--users", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=7)
     args = parser.parse_args()
-    asyncio.run(main(args.events, args.users, args.rounds))
+    run_on_loop(main(args.events, args.users, args.rounds))
 
 
 if __name__ == "__main__":

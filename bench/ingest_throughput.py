@@ -62,6 +62,7 @@ from seqpulse.common.db.pool import Pool, create_pool
 from seqpulse.common.devstack import free_port
 from seqpulse.common.messages import ProductEvent
 from seqpulse.common.runtime.heap import settle_heap
+from seqpulse.common.runtime.loop import run as run_on_loop
 from seqpulse.gateway.admin import create_token, create_user
 from seqpulse.ingest.app import IngestService
 from seqpulse.ingest.config import IngestSettings
@@ -541,7 +542,7 @@ def main() -> None:
     rounds = []
     for i in range(args.rounds):
         print(f"\n=== round {i + 1} of {args.rounds}")
-        rounds.append(asyncio.run(run(args)))
+        rounds.append(run_on_loop(run(args)))
     emit("ingest_throughput", judge_rounds(rounds))
 
 

@@ -26,6 +26,7 @@ from seqpulse.collector.config import CollectorSettings
 from seqpulse.collector.repository import Q as COLLECTOR_QUERIES
 from seqpulse.common.bus import Bus
 from seqpulse.common.messages import DeploymentTriggered
+from seqpulse.common.runtime.loop import run as run_on_loop
 
 TARGET_P99_SECONDS = 0.5
 # The deadline the collector gives a pre job (`schedule.pre_job` with 60 s sequences).
@@ -224,7 +225,7 @@ def main() -> None:
     parser.add_argument("--lead", type=float, default=4.0, help="seconds before the first job is due")
     parser.add_argument("--poll", type=float, default=1.0, help="interval of the naive baseline loop")
     args = parser.parse_args()
-    emit("job_start_lag", asyncio.run(run(args)))
+    emit("job_start_lag", run_on_loop(run(args)))
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from bench.procs import console_script, rss_mib, spawn, stop, wait_ready
 from bench.report import emit, fmt, print_table, ratio
 from bench.stack import running_stack
 from seqpulse.common.devstack import free_port
+from seqpulse.common.runtime.loop import run as run_on_loop
 
 # The baseline: the interpreter, asyncio and aiohttp, one route, nothing of ours.
 BARE = (
@@ -92,7 +93,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.service_rss", description=__doc__)
     parser.add_argument("--idle", type=float, default=5.0, help="seconds to stay idle once ready")
     args = parser.parse_args()
-    emit("service_rss", asyncio.run(run(args)))
+    emit("service_rss", run_on_loop(run(args)))
 
 
 if __name__ == "__main__":

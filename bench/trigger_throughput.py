@@ -28,6 +28,7 @@ from bench.report import emit, fmt, print_table, ratio, summary
 from bench.stack import Stack, running_stack
 from seqpulse.common.db.pool import create_pool
 from seqpulse.common.devstack import free_port
+from seqpulse.common.runtime.loop import run as run_on_loop
 from seqpulse.gateway.admin import create_token, create_user
 
 ENVS = ("prod", "staging", "dev")  # a pro project may have three
@@ -239,7 +240,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32, help="requests in flight")
     parser.add_argument("--warmup", type=int, default=200, help="requests sent to each server first")
     args = parser.parse_args()
-    emit("trigger_throughput", asyncio.run(run(args)))
+    emit("trigger_throughput", run_on_loop(run(args)))
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from seqpulse.analyzer.model import AnalysisInput
 from seqpulse.analyzer.policies.original_v2 import OriginalV2Policy
 from seqpulse.common.bus import Bus
 from seqpulse.common.messages import VerdictCreated, WindowClosed
+from seqpulse.common.runtime.loop import run as run_on_loop
 
 TARGET_VERDICT_P95_S = 0.050
 TARGET_PURE_30_S = 0.005
@@ -238,7 +239,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=10, help="windows analysed first and not counted")
     parser.add_argument("--rounds", type=int, default=5, help="repetitions of the pure analysis")
     args = parser.parse_args()
-    emit("verdict_latency", asyncio.run(run(args)))
+    emit("verdict_latency", run_on_loop(run(args)))
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ from aiohttp import web
 
 from seqpulse.common.logging import configure_logging, get_logger
 from seqpulse.common.runtime.heap import settle_heap
+from seqpulse.common.runtime.loop import new_event_loop
 from seqpulse.common.telemetry.tracing import setup_tracing
 from seqpulse.gateway.app import create_app
 from seqpulse.gateway.config import GatewaySettings
@@ -30,6 +31,7 @@ def main() -> None:
         access_log=None,
         print=None,
         handle_signals=True,
+        loop=new_event_loop(),
     )
     log.info("gateway_stopped")
 

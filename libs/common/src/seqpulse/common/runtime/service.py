@@ -15,6 +15,7 @@ from seqpulse.common.config import CommonSettings
 from seqpulse.common.db.pool import Pool, create_pool
 from seqpulse.common.logging import configure_logging, get_logger
 from seqpulse.common.runtime.heap import settle_heap
+from seqpulse.common.runtime.loop import run
 from seqpulse.common.telemetry.metrics import metrics_handler
 
 log = get_logger(__name__)
@@ -178,4 +179,4 @@ def main(service: Service, settings: CommonSettings) -> None:
 
     configure_logging(service.name, settings.log_level)
     setup_tracing(service.name)
-    asyncio.run(run_service(service, host=settings.health_host, port=settings.health_port))
+    run(run_service(service, host=settings.health_host, port=settings.health_port))
