@@ -14,7 +14,9 @@ Three paths, one after the other on one stack (NATS and a durable Postgres), the
    database nothing) tells when; the clock stops at the time the process itself recorded for the fold
    that took in the last events (`seqpulse_ingest_last_folded_timestamp_seconds`), not when the poll
    noticed, which would add up to 50 ms of the bench's own. Every POST must answer 202 with all its
-   events accepted.
+   events accepted. For information it also prints when the process's last commit of new events came
+   (`seqpulse_ingest_last_stored_timestamp_seconds`): every event is durable from then on, and the
+   Founder View is complete once the rollups are folded.
 3. Capacity (informative): the same events under new ids already on JetStream, drained by an in-process
    `IngestService` (the same code the process runs) from its start until all are stored and folded.
 
@@ -77,6 +79,7 @@ POLLED = (
     "seqpulse_ingest_batch_size_events_count",
     "seqpulse_ingest_folded_events_total",
     "seqpulse_ingest_last_folded_timestamp_seconds",
+    "seqpulse_ingest_last_stored_timestamp_seconds",
 )
 ROLLUPS = (
     "user_daily_activity, activity_days, active_user_changes, user_milestones, activity_sessions,"
@@ -100,8 +103,9 @@ class Posted:
 @dataclass(frozen=True, slots=True)
 class Handled:
     """The ingest process's `seqpulse_ingest_events_total` by outcome, its batch count, the events it
-    folded into the rollups (`seqpulse_ingest_folded_events_total`), and the Unix time its last fold
-    ended (`seqpulse_ingest_last_folded_timestamp_seconds`, 0 before any)."""
+    folded into the rollups (`seqpulse_ingest_folded_events_total`), and the Unix times its last fold
+    ended and its last commit stored a new event (`seqpulse_ingest_last_folded_timestamp_seconds`,
+    `seqpulse_ingest_last_stored_timestamp_seconds`, 0 before any)."""
 
     stored: float = 0.0
     duplicate: float = 0.0
@@ -110,6 +114,7 @@ class Handled:
     batches: float = 0.0
     folded: float = 0.0
     folded_at: float = 0.0
+    stored_at: float = 0.0
 
     @property
     def total(self) -> float:
@@ -179,7 +184,9 @@ async def handled(http: aiohttp.ClientSession, metrics_url: str) -> Handled:
                 values["folded"] = sample.value
             elif sample.name == "seqpulse_ingest_last_folded_timestamp_seconds":
                 values["folded_at"] = sample.value
-    names = ("stored", "duplicate", "rejected", "dropped", "batches", "folded", "folded_at")
+            elif sample.name == "seqpulse_ingest_last_stored_timestamp_seconds":
+                values["stored_at"] = sample.value
+    names = ("stored", "duplicate", "rejected", "dropped", "batches", "folded", "folded_at", "stored_at")
     return Handled(*(values.get(name, 0.0) for name in names))
 
 
@@ -203,9 +210,10 @@ async def wait_handled(
 
 async def end_to_end(
     gateway: str, metrics_url: str, posts: list[Post], before: Handled, limit: float
-) -> tuple[float, Posted, Handled]:
+) -> tuple[float, float, Posted, Handled]:
     """Seconds from the first POST until the process handled them all and folded the last of them (by
-    its own clock: the fold that completed the work is its last one), the answers, the counters."""
+    its own clock: the fold that completed the work is its last one), seconds until its last commit of
+    new events (the rollups folded after it), the answers, the counters."""
     n = sum(post.events for post in posts)
     started, wall_started = time.perf_counter(), time.time()
     posting = asyncio.create_task(post_all(gateway, posts, started))
@@ -216,7 +224,8 @@ async def end_to_end(
     # moved during the run (then the run failed its checks anyway).
     completed = after.folded_at - wall_started
     elapsed = completed if 0 < completed <= noticed else noticed
-    return elapsed, posted, after
+    stored = after.stored_at - wall_started
+    return elapsed, stored if 0 < stored <= elapsed else elapsed, posted, after
 
 
 def stored_so_far() -> float:
@@ -372,7 +381,9 @@ async def _measure(args: argparse.Namespace, stack: Stack, dsn: str, pool: Pool)
             "postgres": lambda: tree_cpu_seconds(postmaster),  # the postmaster and its backends
         }
         cpu_before = {name: read() for name, read in processes.items()}
-        f["e2e_s"], posted, after = await end_to_end(gw, f"{health}/metrics", posts, before, args.limit)
+        f["e2e_s"], f["stored_s"], posted, after = await end_to_end(
+            gw, f"{health}/metrics", posts, before, args.limit
+        )
         # CPU per event stored: what each process spent on the end-to-end path (steadier than a rate).
         f["cpu_us"] = {
             name: (read() - cpu_before[name]) * 1e6 / max(1, args.events) for name, read in processes.items()
@@ -410,8 +421,9 @@ def _figures(args: argparse.Namespace, f: dict[str, Any]) -> dict[str, Any]:
     r_e2e, r_capacity = ratio(e2e_rate, copy_rate), ratio(capacity_rate, copy_rate)
     rows = [
         _row("raw copy_records_to_table (baseline)", f["copied"], f["copy_s"]),
-        _row("HTTP -> gateway -> NATS -> ingest -> Postgres", f["stored"], f["e2e_s"]),
+        _row("HTTP -> gateway -> NATS -> ingest -> Postgres, folded", f["stored"], f["e2e_s"]),
         _row("  of which POST /events until the last 202", f["accepted"], f["http_s"]),
+        _row("  of which until the last event stored (rollups after)", f["stored"], f["stored_s"]),
         _row("JetStream backlog -> ingest -> Postgres (capacity)", f["capacity_stored"], f["capacity_s"]),
         _row("  publish to JetStream (set-up, not compared)", n, f["publish_s"]),
         ["ratio end to end / raw COPY", "", "", fmt(r_e2e, "", 3)],
@@ -455,6 +467,9 @@ def _figures(args: argparse.Namespace, f: dict[str, Any]) -> dict[str, Any]:
         "e2e_s": f["e2e_s"],
         "ratio_e2e_over_copy": r_e2e,
         "http_events_per_s": f["accepted"] / f["http_s"],
+        # Informative: the rate of the events' last commit, the Founder View's rollups not yet folded.
+        "stored_events_per_s": f["stored"] / f["stored_s"],
+        "stored_s": f["stored_s"],
         "capacity_events_per_s": capacity_rate,
         "capacity_s": f["capacity_s"],
         "ratio_capacity_over_copy": r_capacity,
