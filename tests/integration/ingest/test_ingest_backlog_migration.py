@@ -1,5 +1,6 @@
 """Migration 0011 (ADR 0014): a database upgraded with a summary still waiting in the old backlog loses no
-event from its rollups: they are emptied, and the ingest's next start rebuilds them from the events."""
+event from its rollups: they are emptied, and the ingest's next start rebuilds them from the events.
+Migration 0012 (ADR 0016): a batch waiting in the backlog at the upgrade is folded by both parts."""
 
 from __future__ import annotations
 
@@ -28,8 +29,22 @@ pytestmark = [pytest.mark.postgres]
 @pytest.fixture
 async def before_0011(pg: PgInfo, tmp_path: Path) -> AsyncIterator[tuple[asyncpg.Connection[Any], str]]:
     """A new database migrated up to 0010 only: a connection to it, and its address."""
+    async for database in _migrated_up_to(10, pg, tmp_path):
+        yield database
+
+
+@pytest.fixture
+async def before_0012(pg: PgInfo, tmp_path: Path) -> AsyncIterator[tuple[asyncpg.Connection[Any], str]]:
+    """The same, up to 0011."""
+    async for database in _migrated_up_to(11, pg, tmp_path):
+        yield database
+
+
+async def _migrated_up_to(
+    last: int, pg: PgInfo, tmp_path: Path
+) -> AsyncIterator[tuple[asyncpg.Connection[Any], str]]:
     for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
-        if int(path.name[:4]) <= 10:
+        if int(path.name[:4]) <= last:
             shutil.copy(path, tmp_path / path.name)
     name = f"test_{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(pg.admin_dsn)
@@ -66,7 +81,7 @@ async def test_a_summary_waiting_at_the_upgrade_empties_the_rollups_for_a_rebuil
     await conn.execute("INSERT INTO ingest_watermark (last_received_at) VALUES ($1)", at)
     await conn.execute("INSERT INTO rollup_backlog (events, summary) VALUES (1, '{}'::bytea)")
 
-    assert await migrate(conn) == ["0011_rollup_backlog_keys"]
+    assert await migrate(conn) == ["0011_rollup_backlog_keys", "0012_rollup_fold_parts"]
 
     assert await conn.fetchval("SELECT count(*) FROM user_daily_activity") == 0
     assert await conn.fetchval("SELECT count(*) FROM rollup_backlog") == 0
@@ -99,5 +114,39 @@ async def test_an_empty_backlog_at_the_upgrade_keeps_the_rollups(
         at.date(),
         at,
     )
-    assert await migrate(conn) == ["0011_rollup_backlog_keys"]
+    assert await migrate(conn) == ["0011_rollup_backlog_keys", "0012_rollup_fold_parts"]
     assert await conn.fetchval("SELECT events FROM user_daily_activity") == 2
+
+
+async def test_a_batch_waiting_at_the_0012_upgrade_is_folded_by_both_parts(
+    before_0012: tuple[asyncpg.Connection[Any], str],
+) -> None:
+    conn, dsn = before_0012
+    at = datetime.now(UTC) - timedelta(hours=1)
+    pool = await create_pool(dsn, min_size=1, max_size=3)
+    try:
+        # Stored by the version before (the events and their backlog row in one transaction, no part's
+        # mark), then the upgrade.
+        async with conn.transaction():
+            await conn.execute(
+                "INSERT INTO product_events"
+                " (event_id, occurred_at, received_at, event_name, user_key, source)"
+                " SELECT gen_random_uuid(), $1::timestamptz + n * interval '1 minute', $1, 'user_login',"
+                " $2, 'http' FROM generate_series(0, 2) AS n",
+                at,
+                user_key("alice"),
+            )
+            await conn.execute(
+                "INSERT INTO rollup_backlog (events, event_ids, first_at, last_at)"
+                " SELECT count(*), array_agg(event_id), min(occurred_at), max(occurred_at)"
+                " FROM product_events"
+            )
+        assert await migrate(conn) == ["0012_rollup_fold_parts"]
+        folded = await IngestRepository(pool).fold({})
+        assert folded.events == 3 and folded.through is None
+        assert await conn.fetchval("SELECT events FROM user_daily_activity") == 3
+        assert await conn.fetchval("SELECT sessions FROM session_days") == 1
+        assert await conn.fetchval("SELECT count(*) FROM rollup_backlog") == 0
+        assert await conn.fetchval("SELECT count(*) FROM rollup_backlog_folded") == 0
+    finally:
+        await pool.close()

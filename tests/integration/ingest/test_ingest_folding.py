@@ -1,6 +1,6 @@
-"""The rollup backlog (ADR 0011): each batch summary committed is folded into the rollups exactly once,
-whoever folds it and whatever fails in between: a crash before the fold, a fold that fails, two replicas
-folding at once, a rebuild, the retention's deletes."""
+"""The rollup backlog (ADRs 0011, 0016): each batch summary committed is folded into the rollups exactly
+once, whoever folds it and whatever fails in between: a crash before the fold, a fold that fails (both
+parts, or one), two replicas folding at once, a rebuild, the retention's deletes."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 
 from seqpulse.ingest.events import Row, to_row
 from seqpulse.ingest.folding import RollupStage
-from seqpulse.ingest.repository import Fact, Folded, IngestRepository, Pending, R
+from seqpulse.ingest.repository import SESSIONS, Fact, Folded, IngestRepository, Pending, R, Taken
 from seqpulse.ingest.summary import BatchSummary
 from seqpulse.ingest.writer import EventWriter
 from tests.integration.ingest.conftest import Ingest, product_event, user_key
@@ -127,7 +127,7 @@ async def test_a_batch_read_back_from_the_backlog_sums_up_to_the_summary_its_rep
         held |= {p.id: p.summary for p in outcome.pending}
         stored += batch
     async with pool.acquire() as conn, conn.transaction():
-        taken = await conn.fetch(R.take_backlog, [], 100)
+        taken = await conn.fetch(R.take_backlog, [], 100, "facts")
         assert [r["id"] for r in taken] == sorted(held)
         for r in taken:
             assert normal(await repo._read_back(conn, r)) == normal(held[r["id"]])
@@ -141,9 +141,9 @@ async def test_a_fold_that_fails_leaves_the_backlog_and_the_next_fold_counts_it_
     original = IngestRepository._fold
 
     async def fold_then_fail(
-        self: IngestRepository, conn: Any, cached: Any, limit: int
-    ) -> tuple[Folded, list[Fact]]:
-        await original(self, conn, cached, limit)  # every rollup statement ran, then the commit fails
+        self: IngestRepository, conn: Any, part: Any, cached: Any, limit: int
+    ) -> tuple[Taken, list[Fact]]:
+        await original(self, conn, part, cached, limit)  # every rollup statement ran, then the commit fails
         raise ConnectionResetError("connection lost before the commit")
 
     monkeypatch.setattr(IngestRepository, "_fold", fold_then_fail)
@@ -154,6 +154,36 @@ async def test_a_fold_that_fails_leaves_the_backlog_and_the_next_fold_counts_it_
     assert len(repo.known) == 0  # facts of a fold that did not commit are not remembered
     assert (await repo.fold(held)).events == 20
     assert await counted(pool) == expected(20)
+    assert (await repo.fold(held)) == Folded()
+
+
+async def test_a_part_that_fails_leaves_its_batches_and_the_other_part_counts_them_once(
+    pool: asyncpg.Pool[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The two parts commit apart (ADR 0016): the sessions' part fails, the other part's fold stands, and
+    the next fold takes the batches into the sessions only."""
+    repo = IngestRepository(pool)
+    held = await write_in_batches(repo, 20, 5)
+    original = IngestRepository._fold
+
+    async def sessions_fail(
+        self: IngestRepository, conn: Any, part: Any, cached: Any, limit: int
+    ) -> tuple[Taken, list[Fact]]:
+        done = await original(self, conn, part, cached, limit)
+        if part is SESSIONS:
+            raise ConnectionResetError("connection lost before the commit")
+        return done
+
+    monkeypatch.setattr(IngestRepository, "_fold", sessions_fail)
+    with pytest.raises(ConnectionResetError):
+        await repo.fold(held)
+    monkeypatch.undo()
+    assert await backlog(pool) == 4  # folded by one part only: kept
+    assert await counted(pool) == {user: (events, 0) for user, (events, _) in expected(20).items()}
+    folded = await repo.fold(held)
+    assert folded.events == 20 and sorted(folded.ids) == sorted(held)
+    assert await counted(pool) == expected(20)  # the days counted once, the sessions now
+    assert await backlog(pool) == 0 and await pool.fetchval("SELECT count(*) FROM rollup_backlog_folded") == 0
     assert (await repo.fold(held)) == Folded()
 
 

@@ -3,12 +3,13 @@ batches, several summaries at a time.
 
 A batch's transaction stores its events and adds which they are to the backlog, and this replica keeps
 their summary (ADR 0014); the consumer acks once it commits. This stage then folds every batch committed
-so far, the summaries merged into one, and deletes their backlog rows, in one
-transaction: at most once per `interval_seconds` while batches keep coming, so under load one fold takes
-in the summaries of many batches (the same users' days, facts and sessions summed once), and the batches
-never wait for it. Once no batch is in hand, the next fold starts at once: the rollups do not lag a burst
-that has ended by an interval. A fold that fails is tried again; the backlog keeps the batches
-meanwhile, across restarts too (a batch no replica holds is summed up again from its events).
+so far, the summaries merged into one, in two parts at once, each in its own transaction (ADR 0016), and
+deletes the backlog rows both have folded: at most once per `interval_seconds` while batches keep coming,
+so under load one fold takes in the summaries of many batches (the same users' days, facts and sessions
+summed once), and the batches never wait for it. Once no batch is in hand, the next fold starts at once:
+the rollups do not lag a burst that has ended by an interval. A fold that fails is tried again; the
+backlog keeps the batches meanwhile, across restarts too (a batch no replica holds is summed up again
+from its events).
 """
 
 from __future__ import annotations
@@ -96,12 +97,10 @@ class RollupStage:
             cached = dict(self._cached)
             started = time.perf_counter()
             folded = await self.repo.fold(cached, self.limit)
-            # A cached summary the fold did not take is gone already (folded by another replica, or a
-            # rebuild), unless the fold stopped at its limit before reaching it.
-            last = max(folded.ids, default=0)
-            full = len(folded.ids) >= self.limit
+            # Both parts have taken in every cached summary now (or had already: another replica, or a
+            # rebuild), unless one stopped at its limit before reaching it.
             for backlog_id in cached:
-                if not full or backlog_id <= last:
+                if folded.through is None or backlog_id <= folded.through:
                     self._cached.pop(backlog_id, None)
             if folded.ids:
                 metrics.FOLD_SECONDS.observe(time.perf_counter() - started)
@@ -109,7 +108,7 @@ class RollupStage:
                 metrics.FOLDED_EVENTS.inc(folded.events)
                 metrics.LAST_FOLDED.set(time.time())
                 events += folded.events
-            if not full:
+            if folded.through is None:
                 return events
 
     async def _fold_logged(self) -> bool:

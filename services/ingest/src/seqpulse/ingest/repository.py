@@ -3,6 +3,7 @@ backlog, fold the backlog into the rollups (rollups.sql), partitions and retenti
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -15,7 +16,16 @@ from seqpulse.common.db.pool import Conn, Pool
 from seqpulse.common.db.queries import Queries
 from seqpulse.ingest.events import COLUMNS, Row
 from seqpulse.ingest.partitions import partition_day
-from seqpulse.ingest.summary import BatchSummary, Fact, KnownFacts, columns, merge, summarise
+from seqpulse.ingest.summary import (
+    BatchSummary,
+    Fact,
+    KnownFacts,
+    columns,
+    join_sessions,
+    merge_facts,
+    sessions_args,
+    summarise,
+)
 
 Q = Queries(Path(__file__).with_name("queries.sql"))
 R = Queries(Path(__file__).with_name("rollups.sql"))
@@ -52,10 +62,33 @@ class Written:
 
 @dataclass(frozen=True, slots=True)
 class Folded:
-    """What one fold did: the summaries it took from the backlog (their ids) and the events they count."""
+    """What one fold did: the backlog rows now folded into every rollup, and deleted (their ids), and the
+    events they count. `through`: when a part stopped at its limit, the last row it took (the rows after
+    it wait for the next fold); None when neither did."""
 
     ids: list[int] = field(default_factory=list)
     events: int = 0
+    through: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One of the fold's two parts (ADR 0016): its name in rollup_backlog_folded and its lock."""
+
+    name: str
+    lock: int
+
+
+FACTS = Part("facts", 0x5E90006)
+SESSIONS = Part("sessions", 0x5E90007)
+
+
+@dataclass(frozen=True, slots=True)
+class Taken:
+    """What one part took from the backlog: the rows' ids, and whether it stopped at its limit."""
+
+    ids: list[int]
+    full: bool
 
 
 class IngestRepository:
@@ -120,26 +153,51 @@ class IngestRepository:
         return summarise(rows, self.known)
 
     async def fold(self, cached: Mapping[int, BatchSummary] | None = None, limit: int = FOLD_LIMIT) -> Folded:
-        """Fold the oldest `limit` batches of the backlog into the rollups, and delete them, in one
-        transaction. `cached`: summaries this replica still holds (by backlog id), not read back."""
-        async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute(R.lock_rollups)
-            folded, facts = await self._fold(conn, cached or {}, limit)
-        self.known.add(facts)
-        return folded
+        """Fold the oldest `limit` batches of the backlog into the rollups, the two parts at once, each in
+        its own transaction on its own connection (ADR 0016); then delete the rows both parts have folded.
+        `cached`: summaries this replica still holds (by backlog id), not read back."""
+        cached = cached or {}
+        # Both parts run to their end before this returns or raises: a part that failed has left its
+        # batches in the backlog, for the next fold.
+        outcomes = await asyncio.gather(
+            self._fold_part(FACTS, cached, limit),
+            self._fold_part(SESSIONS, cached, limit),
+            return_exceptions=True,
+        )
+        parts: list[Taken] = []
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+            parts.append(outcome)
+        full = [taken.ids[-1] for taken in parts if taken.full]
+        async with self.pool.acquire() as conn:
+            done = await conn.fetch(R.clear_folded)
+        return Folded([r["id"] for r in done], sum(r["events"] for r in done), min(full) if full else None)
+
+    async def _fold_part(self, part: Part, cached: Mapping[int, BatchSummary], limit: int) -> Taken:
+        async with self.pool.acquire() as conn:
+            async with conn.transaction():
+                await conn.execute(R.lock_part, part.lock)
+                taken, facts = await self._fold(conn, part, cached, limit)
+            self.known.add(facts)  # committed
+        return taken
 
     async def _fold(
-        self, conn: Conn, cached: Mapping[int, BatchSummary], limit: int
-    ) -> tuple[Folded, list[Fact]]:
-        """Under the rollup lock: the fold, and the scoped facts it sent (stored once it commits)."""
-        taken = await conn.fetch(R.take_backlog, list(cached), limit)
+        self, conn: Conn, part: Part, cached: Mapping[int, BatchSummary], limit: int
+    ) -> tuple[Taken, list[Fact]]:
+        """Under the part's lock: its fold, and the scoped facts it sent (stored once it commits)."""
+        taken = await conn.fetch(R.take_backlog, list(cached), limit, part.name)
         if not taken:
-            return Folded(), []
+            return Taken([], False), []
         # The keys come back only for the rows this replica does not hold.
         summaries = [
             cached[r["id"]] if r["event_ids"] is None else await self._read_back(conn, r) for r in taken
         ]
-        summary = merge(summaries)
+        ids = [r["id"] for r in taken]
+        if part is SESSIONS:
+            await conn.execute(R.merge_sessions, *sessions_args(join_sessions(summaries)))
+            return Taken(ids, len(ids) >= limit), []
+        summary = merge_facts(summaries)
         facts = [fact for fact in summary.facts if fact not in self.known]
         summary = replace(summary, facts=facts)
         await conn.execute(R.plan_mode, "force_generic_plan")
@@ -147,8 +205,7 @@ class IngestRepository:
         await conn.execute(R.plan_mode, "auto")
         if new_facts:
             await conn.execute(R.add_active_user_changes, *columns(new_facts, 3))
-        await conn.execute(R.merge_sessions, *summary.sessions_args())
-        return Folded([r["id"] for r in taken], sum(r["events"] for r in taken)), facts
+        return Taken(ids, len(ids) >= limit), facts
 
     async def rebuild_rollups(self, timeout: float = REBUILD_TIMEOUT) -> None:
         """Recompute every rollup from the events kept, in one transaction under the rollup lock
@@ -184,15 +241,17 @@ class IngestRepository:
 
     async def delete_rollups_before(self, day: date, conn: Conn) -> int:
         """Forget the rollups of days before `day`; returns the daily-activity rows deleted. The backlog
-        is folded first, so no summary of those days comes after the deletes."""
+        is folded first, both parts, so no summary of those days comes after the deletes."""
         async with conn.transaction():
             await conn.execute(R.lock_rollups)
             facts: list[Fact] = []
-            while True:
-                folded, sent = await self._fold(conn, {}, FOLD_LIMIT)
-                facts += sent
-                if len(folded.ids) < FOLD_LIMIT:
-                    break
+            for part in (FACTS, SESSIONS):
+                while True:
+                    taken, sent = await self._fold(conn, part, {}, FOLD_LIMIT)
+                    facts += sent
+                    if not taken.full:
+                        break
+            await conn.execute(R.clear_folded)
             deleted = await conn.fetchval(
                 Q.delete_rollups_before, day, day - timedelta(days=FACTS_KEPT_EXTRA_DAYS)
             )

@@ -1,10 +1,12 @@
--- The Founder View's rollups (migration 0007, ADRs 0007, 0009, 0011 and 0014). The transaction that
+-- The Founder View's rollups (migration 0007, ADRs 0007, 0009, 0011, 0014 and 0016). The transaction that
 -- stores a batch adds which events it inserted to the rollup backlog, and the replica keeps their summary
--- (summary.py) in memory; the rollup stage folds the backlog into the rollups under the rollup lock: one
--- fold at a time across every replica, so each statement below sees every rollup committed before it and
--- nothing half-done. A backlog row is deleted by the transaction that folds it, so it counts once; a
--- redelivered event is not summed: it counts nowhere. A fold's columns arrive as the text of array
--- literals (summary.array_literal), cast here: `$1::text::date[]`.
+-- (summary.py) in memory; the rollup stage folds the backlog into the rollups in two parts at once, on two
+-- connections: `facts` (every rollup but the sessions) and `sessions`. Each part runs under its own lock,
+-- one fold of that part at a time across every replica, so each statement below sees every rollup of its
+-- part committed before it and nothing half-done; and each marks the backlog rows it folds in the same
+-- transaction (rollup_backlog_folded), so it counts a batch once. A row is deleted once both parts have
+-- folded it. A redelivered event is not summed: it counts nowhere. A fold's columns arrive as the text of
+-- array literals (summary.array_literal), cast here: `$1::text::date[]`.
 
 -- name: create_staging
 -- Per connection, emptied at every commit: a batch that repeats stored events is staged here first.
@@ -29,12 +31,34 @@ INSERT INTO rollup_backlog (events, event_ids, first_at, last_at) VALUES ($1, $2
 RETURNING id
 
 -- name: take_backlog
--- The oldest $2 rows of the backlog, deleted; the keys of those whose id is in $1 are not sent back (the
+-- The oldest $2 rows of the backlog that part $3 has not folded yet, marked as folded by it (the mark
+-- commits with the fold, or not at all); the keys of those whose id is in $1 are not sent back (the
 -- folding replica still holds their summary).
-DELETE FROM rollup_backlog
-WHERE id IN (SELECT id FROM rollup_backlog ORDER BY id LIMIT $2)
-RETURNING id, events, CASE WHEN id = ANY ($1::bigint[]) THEN NULL ELSE event_ids END AS event_ids,
-          first_at, last_at, xmin::text::bigint AS stored_by
+WITH taken AS (
+    SELECT b.id, b.events, b.event_ids, b.first_at, b.last_at, b.xmin
+    FROM rollup_backlog b
+    WHERE NOT EXISTS (SELECT 1 FROM rollup_backlog_folded f WHERE f.backlog_id = b.id AND f.part = $3)
+    ORDER BY b.id
+    LIMIT $2
+), marked AS (
+    INSERT INTO rollup_backlog_folded (backlog_id, part) SELECT id, $3 FROM taken
+)
+SELECT id, events, CASE WHEN id = ANY ($1::bigint[]) THEN NULL ELSE event_ids END AS event_ids,
+       first_at, last_at, xmin::text::bigint AS stored_by
+FROM taken
+ORDER BY id
+
+-- name: clear_folded
+-- The backlog rows both parts have folded, deleted with their marks; returns them. Two replicas clearing
+-- at once delete each row once (the second waits for the first, then finds it gone).
+WITH done AS (
+    DELETE FROM rollup_backlog b
+    WHERE (SELECT count(*) FROM rollup_backlog_folded f WHERE f.backlog_id = b.id) = 2
+    RETURNING b.id, b.events
+), marks AS (
+    DELETE FROM rollup_backlog_folded f WHERE f.backlog_id IN (SELECT id FROM done)
+)
+SELECT id, events FROM done ORDER BY id
 
 -- name: read_back
 -- A batch's events, to sum up again when no replica holds their summary: by id within their span of
@@ -46,14 +70,19 @@ WHERE event_id = ANY ($1::uuid[]) AND occurred_at BETWEEN $2 AND $3 AND xmin = $
 
 -- name: clear_backlog
 -- Before a rebuild, which counts every stored event itself.
-DELETE FROM rollup_backlog
+TRUNCATE rollup_backlog, rollup_backlog_folded
+
+-- name: lock_part
+-- The lock of one part of the fold ($1: 0x5E90006 for `facts`, 0x5E90007 for `sessions`), held to the end
+-- of the transaction. JIT off for the rest of the transaction: the planner cannot know how small a fold's
+-- arrays are, and compiling the statements it then thinks are costly takes ten times longer than running
+-- them.
+SELECT pg_advisory_xact_lock($1), set_config('jit', 'off', true)
 
 -- name: lock_rollups
--- 0x5E90006: held to the end of the transaction, by the fold, a rebuild and the retention's deletes;
--- batches never take it. JIT off for the rest of the transaction: the planner cannot know how small a
--- fold's arrays are, and compiling the statements it then thinks are costly takes ten times longer than
--- running them.
-SELECT pg_advisory_xact_lock(99155974), set_config('jit', 'off', true)
+-- Both parts' locks, in that order, held to the end of the transaction: a rebuild and the retention's
+-- deletes change every rollup; batches never take either.
+SELECT pg_advisory_xact_lock(99155974), pg_advisory_xact_lock(99155975), set_config('jit', 'off', true)
 
 -- name: plan_mode
 -- How the fold's next statements are planned, for the rest of the transaction: `add_facts` only inserts

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -63,7 +63,12 @@ class BatchSummary:
 
     def sessions_args(self) -> tuple[Any, ...]:
         """The arguments of rollups.sql's `merge_sessions`, in order."""
-        return columns(self.sessions, 4)
+        return sessions_args(self.sessions)
+
+
+def sessions_args(sessions: Sequence[Session]) -> tuple[str, ...]:
+    """The arguments of rollups.sql's `merge_sessions`, in order."""
+    return columns(sessions, 4)
 
 
 def columns(rows: Sequence[Sequence[Any]], width: int) -> tuple[str, ...]:
@@ -192,12 +197,18 @@ def merge(summaries: Sequence[BatchSummary]) -> BatchSummary:
     kept once, and sessions within SESSION_GAP of each other become one."""
     if len(summaries) == 1:
         return summaries[0]
+    return replace(merge_facts(summaries), sessions=join_sessions(summaries))
+
+
+def merge_facts(summaries: Sequence[BatchSummary]) -> BatchSummary:
+    """`merge` but for the sessions, left empty (the fold of the sessions merges them apart: ADR 0016)."""
+    if len(summaries) == 1:
+        return replace(summaries[0], sessions=[])
     out = BatchSummary()
     days: dict[tuple[date, str], list[Any]] = {}
     facts: set[Fact] = set()
     steps: dict[str, list[datetime | None]] = {}
     projects: dict[tuple[date, UUID], int] = defaultdict(int)
-    pieces: list[Session] = []
     received: list[datetime] = []
     for s in summaries:
         for day, user, events, first, last in s.user_days:
@@ -214,7 +225,6 @@ def merge(summaries: Sequence[BatchSummary]) -> BatchSummary:
             current[:] = map(_earliest, current, firsts)
         for day, project, events in s.project_days:
             projects[(day, project)] += events
-        pieces += s.sessions
         if s.last_received_at is not None:
             received.append(s.last_received_at)
         out.events += s.events
@@ -222,9 +232,15 @@ def merge(summaries: Sequence[BatchSummary]) -> BatchSummary:
     out.facts = list(facts)
     out.steps = [(user, first[0], first[1], first[2]) for user, first in sorted(steps.items())]
     out.project_days = [(day, project, count) for (day, project), count in sorted(projects.items())]
-    out.sessions = _join_sessions(pieces)
     out.last_received_at = max(received, default=None)
     return out
+
+
+def join_sessions(summaries: Sequence[BatchSummary]) -> list[Session]:
+    """The sessions of `merge(summaries)`: those of a user within SESSION_GAP of each other joined."""
+    if len(summaries) == 1:
+        return summaries[0].sessions
+    return _join_sessions([session for s in summaries for session in s.sessions])
 
 
 def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:
