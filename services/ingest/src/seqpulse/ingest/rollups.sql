@@ -52,8 +52,10 @@ ORDER BY id
 -- The backlog rows both parts have folded, deleted with their marks; returns them. Two replicas clearing
 -- at once delete each row once (the second waits for the first, then finds it gone).
 WITH done AS (
+    -- Only the marks are read: a backlog left by an outage may be long, its marks are few (unless one part
+    -- keeps failing).
     DELETE FROM rollup_backlog b
-    WHERE (SELECT count(*) FROM rollup_backlog_folded f WHERE f.backlog_id = b.id) = 2
+    WHERE b.id IN (SELECT backlog_id FROM rollup_backlog_folded GROUP BY backlog_id HAVING count(*) = 2)
     RETURNING b.id, b.events
 ), marks AS (
     DELETE FROM rollup_backlog_folded f WHERE f.backlog_id IN (SELECT id FROM done)
