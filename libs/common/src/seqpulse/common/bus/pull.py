@@ -20,6 +20,8 @@ JS_API = "$JS.API"
 # Bytes one pull request may bring at most: with frames of up to a thousand events, a request for N
 # messages could otherwise bring N thousand events into memory. Above NATS's largest message (1 MiB).
 PULL_MAX_BYTES = 4 * 1024 * 1024
+# A fetch whose request ended early sends another only if at least this much of its timeout is left.
+FOLLOW_UP_MIN_SECONDS = 0.01
 
 
 class PullFetcher:
@@ -59,8 +61,16 @@ class PullFetcher:
     async def fetch(self, batch: int = 1, timeout: float | None = 5) -> list[Msg]:
         """Delivered messages carrying up to `batch` messages (a frame may take it past, never a message
         more): those in hand at once, else the first burst within `timeout`."""
-        wait = 5.0 if timeout is None else timeout
-        if not self._buffer:
+        deadline = time.monotonic() + (5.0 if timeout is None else timeout)
+        # A request the server ends with nothing more (its byte limit used up, or it expired) while time
+        # is left is followed by another: more may be waiting on the stream. Not for the last few
+        # milliseconds, which the request that expired had used.
+        waited = False
+        while not self._buffer and self._failure is None:
+            wait = deadline - time.monotonic()
+            if wait <= (FOLLOW_UP_MIN_SECONDS if waited else 0):
+                break
+            waited = True
             self._arrived.clear()
             if self._owed <= 0 or time.monotonic() >= self._expires_at:
                 await self._request(batch, wait)
