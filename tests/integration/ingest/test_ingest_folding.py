@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
@@ -15,7 +16,17 @@ import pytest
 
 from seqpulse.ingest.events import Row, to_row
 from seqpulse.ingest.folding import RollupStage
-from seqpulse.ingest.repository import SESSIONS, Fact, Folded, IngestRepository, Pending, R, Taken
+from seqpulse.ingest.repository import (
+    FACTS,
+    SESSIONS,
+    Fact,
+    Folded,
+    IngestRepository,
+    Part,
+    Pending,
+    R,
+    Taken,
+)
 from seqpulse.ingest.summary import BatchSummary
 from seqpulse.ingest.writer import EventWriter
 from tests.integration.ingest.conftest import Ingest, product_event, user_key
@@ -133,20 +144,28 @@ async def test_a_batch_read_back_from_the_backlog_sums_up_to_the_summary_its_rep
             assert normal(await repo._read_back(conn, r)) == normal(held[r["id"]])
 
 
+def failing_fold(*parts: Part) -> Callable[..., Awaitable[tuple[Taken, list[Fact]]]]:
+    """`IngestRepository._fold` whose folds of `parts` run every rollup statement, then fail before the
+    commit (a lost connection); the other part folds as usual."""
+    original = IngestRepository._fold
+
+    async def fold(
+        self: IngestRepository, conn: Any, part: Part, cached: Any, limit: int
+    ) -> tuple[Taken, list[Fact]]:
+        done = await original(self, conn, part, cached, limit)
+        if part in parts:
+            raise ConnectionResetError("connection lost before the commit")
+        return done
+
+    return fold
+
+
 async def test_a_fold_that_fails_leaves_the_backlog_and_the_next_fold_counts_it_once(
     pool: asyncpg.Pool[Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     repo = IngestRepository(pool)
     held = await write_in_batches(repo, 20, 5)
-    original = IngestRepository._fold
-
-    async def fold_then_fail(
-        self: IngestRepository, conn: Any, part: Any, cached: Any, limit: int
-    ) -> tuple[Taken, list[Fact]]:
-        await original(self, conn, part, cached, limit)  # every rollup statement ran, then the commit fails
-        raise ConnectionResetError("connection lost before the commit")
-
-    monkeypatch.setattr(IngestRepository, "_fold", fold_then_fail)
+    monkeypatch.setattr(IngestRepository, "_fold", failing_fold(FACTS, SESSIONS))
     with pytest.raises(ConnectionResetError):
         await repo.fold(held)
     monkeypatch.undo()
@@ -164,17 +183,7 @@ async def test_a_part_that_fails_leaves_its_batches_and_the_other_part_counts_th
     the next fold takes the batches into the sessions only."""
     repo = IngestRepository(pool)
     held = await write_in_batches(repo, 20, 5)
-    original = IngestRepository._fold
-
-    async def sessions_fail(
-        self: IngestRepository, conn: Any, part: Any, cached: Any, limit: int
-    ) -> tuple[Taken, list[Fact]]:
-        done = await original(self, conn, part, cached, limit)
-        if part is SESSIONS:
-            raise ConnectionResetError("connection lost before the commit")
-        return done
-
-    monkeypatch.setattr(IngestRepository, "_fold", sessions_fail)
+    monkeypatch.setattr(IngestRepository, "_fold", failing_fold(SESSIONS))
     with pytest.raises(ConnectionResetError):
         await repo.fold(held)
     monkeypatch.undo()
