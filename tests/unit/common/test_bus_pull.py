@@ -42,17 +42,19 @@ class ScriptedNats:
         await self.callback(Msg(cast(Any, self), subject="_INBOX.test", data=data, headers=headers))
 
 
-def fetcher_on(nc: ScriptedNats) -> PullFetcher:
+async def first_fetch(timeout: float) -> tuple[ScriptedNats, PullFetcher, asyncio.Task[list[Msg]]]:
+    """A started fetcher on a scripted server, and its first fetch (of 10), once it has sent its request."""
+    nc = ScriptedNats()
     bus = cast(Bus, type("FakeBus", (), {"nc": nc, "prefix": "seqpulse"})())
-    return PullFetcher(bus, INGEST_EVENTS, max_bytes=1000)
+    fetcher = PullFetcher(bus, INGEST_EVENTS, max_bytes=1000)
+    await fetcher.start()
+    fetching = asyncio.create_task(fetcher.fetch(10, timeout=timeout))
+    await nc.requested.wait()
+    return nc, fetcher, fetching
 
 
 async def test_a_request_that_ends_with_nothing_more_is_followed_by_another_within_the_timeout() -> None:
-    nc = ScriptedNats()
-    fetcher = fetcher_on(nc)
-    await fetcher.start()
-    fetching = asyncio.create_task(fetcher.fetch(10, timeout=5))
-    await nc.requested.wait()
+    nc, fetcher, fetching = await first_fetch(5)
     await nc.reply(b"one")
     assert [m.data for m in await fetching] == [b"one"]
     # The next fetch waits on the same request, which the server then ends (its byte limit used up)
@@ -70,22 +72,14 @@ async def test_a_request_that_ends_with_nothing_more_is_followed_by_another_with
 
 
 async def test_a_fetch_with_nothing_to_deliver_times_out_after_its_timeout() -> None:
-    nc = ScriptedNats()
-    fetcher = fetcher_on(nc)
-    await fetcher.start()
-    fetching = asyncio.create_task(fetcher.fetch(10, timeout=0.2))
-    await nc.requested.wait()
+    nc, _, fetching = await first_fetch(0.2)
     await nc.reply(headers={"Status": "408", "Description": "Request Timeout"})  # expired, nothing
     with pytest.raises(nats.errors.TimeoutError):
         await asyncio.wait_for(fetching, 2)
 
 
 async def test_a_request_the_server_refuses_is_an_error() -> None:
-    nc = ScriptedNats()
-    fetcher = fetcher_on(nc)
-    await fetcher.start()
-    fetching = asyncio.create_task(fetcher.fetch(10, timeout=5))
-    await nc.requested.wait()
+    nc, _, fetching = await first_fetch(5)
     await nc.reply(headers={"Status": "409", "Description": "Consumer Deleted"})
     with pytest.raises(nats.errors.Error, match="Consumer Deleted"):
         await asyncio.wait_for(fetching, 1)

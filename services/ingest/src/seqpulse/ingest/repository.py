@@ -211,7 +211,7 @@ class IngestRepository:
         """Recompute every rollup from the events kept, in one transaction under the rollup lock
         (batches wait meanwhile). About a minute per million events on two cores."""
         async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute(R.lock_rollups)
+            await conn.execute(R.lock_rollups, FACTS.lock, SESSIONS.lock)
             await conn.execute(R.clear_backlog)
             await conn.execute(R.rebuild, timeout=timeout)
 
@@ -243,7 +243,7 @@ class IngestRepository:
         """Forget the rollups of days before `day`; returns the daily-activity rows deleted. The backlog
         is folded first, both parts, so no summary of those days comes after the deletes."""
         async with conn.transaction():
-            await conn.execute(R.lock_rollups)
+            await conn.execute(R.lock_rollups, FACTS.lock, SESSIONS.lock)
             facts: list[Fact] = []
             for part in (FACTS, SESSIONS):
                 while True:

@@ -82,9 +82,9 @@ TRUNCATE rollup_backlog, rollup_backlog_folded
 SELECT pg_advisory_xact_lock($1), set_config('jit', 'off', true)
 
 -- name: lock_rollups
--- Both parts' locks, in that order, held to the end of the transaction: a rebuild and the retention's
+-- Both parts' locks ($1 then $2), held to the end of the transaction: a rebuild and the retention's
 -- deletes change every rollup; batches never take either.
-SELECT pg_advisory_xact_lock(99155974), pg_advisory_xact_lock(99155975), set_config('jit', 'off', true)
+SELECT pg_advisory_xact_lock($1), pg_advisory_xact_lock($2), set_config('jit', 'off', true)
 
 -- name: plan_mode
 -- How the fold's next statements are planned, for the rest of the transaction: `add_facts` only inserts

@@ -61,10 +61,6 @@ class BatchSummary:
             self.last_received_at,
         )
 
-    def sessions_args(self) -> tuple[Any, ...]:
-        """The arguments of rollups.sql's `merge_sessions`, in order."""
-        return sessions_args(self.sessions)
-
 
 def sessions_args(sessions: Sequence[Session]) -> tuple[str, ...]:
     """The arguments of rollups.sql's `merge_sessions`, in order."""
