@@ -16,7 +16,7 @@ from seqpulse.common.bus.batch import Envelope, Rejection
 from seqpulse.common.messages import ProductEvent
 from seqpulse.ingest.events import EventRecord, Row
 from seqpulse.ingest.handlers import EventBatches
-from seqpulse.ingest.repository import IngestRepository, Written
+from seqpulse.ingest.repository import Hold, IngestRepository, Written
 from tests.integration.ingest.conftest import Ingest, counter, product_event, user_key
 from tests.support import eventually
 
@@ -72,8 +72,10 @@ async def test_a_database_error_after_the_commit_naks_the_batch_and_the_redelive
     original = IngestRepository.write
     failures: list[int] = []
 
-    async def commit_then_lose_the_connection(self: IngestRepository, rows: Sequence[Row]) -> Written:
-        written = await original(self, rows)
+    async def commit_then_lose_the_connection(
+        self: IngestRepository, rows: Sequence[Row], hold: Hold | None = None
+    ) -> Written:
+        written = await original(self, rows, hold)
         if not failures:
             failures.append(written.stored)
             raise ConnectionResetError("connection lost before the commit was confirmed")
@@ -93,11 +95,11 @@ async def test_a_database_error_before_the_commit_naks_the_batch_and_the_redeliv
     original = IngestRepository.write
     calls: list[int] = []
 
-    async def fail_once(self: IngestRepository, rows: Sequence[Row]) -> Written:
+    async def fail_once(self: IngestRepository, rows: Sequence[Row], hold: Hold | None = None) -> Written:
         calls.append(len(rows))
         if len(calls) == 1:
             raise ConnectionResetError("database restarting")
-        return await original(self, rows)
+        return await original(self, rows, hold)
 
     monkeypatch.setattr(IngestRepository, "write", fail_once)
     await ingest.publish(*events(25))

@@ -14,6 +14,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from seqpulse.ingest import folding
 from seqpulse.ingest.events import Row, to_row
 from seqpulse.ingest.folding import RollupStage
 from seqpulse.ingest.repository import (
@@ -220,6 +221,54 @@ async def test_a_fold_at_its_limit_keeps_the_summaries_it_did_not_reach(pool: as
     assert folded.ids == sorted(held)[:2]
     assert await stage.fold_all() == 15  # the other three, two then one, from memory
     assert await counted(pool) == expected(25) and not stage._cached
+
+
+def no_read_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def read_back(self: IngestRepository, conn: Any, taken: asyncpg.Record) -> BatchSummary:
+        raise AssertionError(f"batch {taken['id']} read back: its summary was held")
+
+    monkeypatch.setattr(IngestRepository, "_read_back", read_back)
+
+
+async def test_a_fold_between_a_commit_and_its_return_takes_the_summary_from_memory(
+    pool: asyncpg.Pool[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The writer tells the stage each summary before the commit (`hold`); a fold that takes the batch
+    # before the write has returned (and `add` is told) finds it there instead of reading it back.
+    repo = IngestRepository(pool)
+    stage = RollupStage(repo, interval_seconds=0)
+    written = [(await EventWriter(repo, hold=stage.hold).write(rows(first, 5))).pending for first in (0, 5)]
+    no_read_back(monkeypatch)
+    assert await stage.fold_all() == 10
+    assert await counted(pool) == expected(10) and await backlog(pool) == 0
+    for pending in written:  # the writes return now
+        stage.add(*pending)
+    assert await stage.fold_all() == 0 and not stage._cached  # nothing folded twice; forgotten
+
+
+async def test_a_summary_held_for_a_transaction_that_did_not_commit_counts_nowhere(
+    pool: asyncpg.Pool[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = IngestRepository(pool)
+    stage = RollupStage(repo, interval_seconds=0)
+
+    failed: list[int] = []
+
+    def hold_then_fail(pending: Pending) -> None:
+        stage.hold(pending)
+        failed.append(pending.id)
+        raise ConnectionResetError("lost before the commit")
+
+    with pytest.raises(ConnectionResetError):
+        await EventWriter(repo, hold=hold_then_fail).write(rows(0, 5))
+    assert failed[0] in stage._holding and await backlog(pool) == 0  # rolled back: its row never was
+    written = (await EventWriter(repo, hold=stage.hold).write(rows(0, 5))).pending  # the redelivery
+    no_read_back(monkeypatch)
+    assert await stage.fold_all() == 5 and await counted(pool) == expected(5)
+    stage.add(*written)
+    for n in range(folding.MAX_HOLDING):  # the stale one is forgotten once that many come after it
+        stage.hold(Pending(-1 - n, BatchSummary()))
+    assert len(stage._holding) == folding.MAX_HOLDING and failed[0] not in stage._holding
 
 
 async def test_a_rebuild_takes_in_the_backlog_and_counts_nothing_twice(pool: asyncpg.Pool[Any]) -> None:

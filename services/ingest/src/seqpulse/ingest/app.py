@@ -50,7 +50,7 @@ class IngestService(Service):
             await repo.rebuild_rollups()
             log.info("rollups_rebuilt")
         stage = RollupStage(repo, interval_seconds=s.ingest_rollup_interval_seconds)
-        batches = EventBatches(EventWriter(repo), stage, self.clock, s.events_retention_days)
+        batches = EventBatches(EventWriter(repo, hold=stage.hold), stage, self.clock, s.events_retention_days)
         consumer = BatchConsumer(
             bus,
             INGEST_EVENTS,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import ChainMap
 
 from seqpulse.common.logging import get_logger
 from seqpulse.ingest import metrics
@@ -26,6 +27,9 @@ from seqpulse.ingest.summary import BatchSummary
 log = get_logger(__name__)
 # Summaries kept in memory for the fold; beyond this the oldest are read back from the backlog instead.
 MAX_CACHED = 1000
+# Summaries of batches whose commit has not returned yet: two per replica at a time, unless commits fail
+# (whether such a batch was committed is not known: its summary is kept, until this many come after it).
+MAX_HOLDING = 64
 # How often an idle replica looks at the backlog anyway (one left by a replica that stopped).
 SWEEP_SECONDS = 30.0
 # After a failed fold.
@@ -40,14 +44,23 @@ class RollupStage:
         self.interval_seconds = interval_seconds
         self.limit = limit
         self._cached: dict[int, BatchSummary] = {}
+        self._holding: dict[int, BatchSummary] = {}  # told before the commit (`hold`), not yet `add`ed
         self._due = asyncio.Event()
         self._in_hand = 0  # batches being written
         self._idle = asyncio.Event()  # set while none is
         self._idle.set()
         self._stopping = asyncio.Event()
 
+    def hold(self, pending: Pending) -> None:
+        """A batch is about to commit this summary to the backlog: should a fold take the batch before
+        `add` is told, it folds the summary from here rather than reading the batch back."""
+        self._holding[pending.id] = pending.summary
+        if len(self._holding) > MAX_HOLDING:
+            del self._holding[next(iter(self._holding))]
+
     def add(self, pending: Pending) -> None:
         """A batch committed this summary to the backlog: fold it soon, without reading it back."""
+        self._holding.pop(pending.id, None)
         self._cached[pending.id] = pending.summary
         if len(self._cached) > MAX_CACHED:
             del self._cached[next(iter(self._cached))]
@@ -94,9 +107,12 @@ class RollupStage:
         """Fold every summary committed so far; returns the events they count."""
         events = 0
         while True:
-            cached = dict(self._cached)
+            cached = list(self._cached)
             started = time.perf_counter()
-            folded = await self.repo.fold(cached, self.limit)
+            # Each part reads the summaries held as it takes its batches, those told before their commit
+            # too; only those committed before now are forgotten below (a batch still committing has not
+            # been taken).
+            folded = await self.repo.fold(ChainMap(self._cached, self._holding), self.limit)
             # Both parts have taken in every cached summary now (or had already: another replica, or a
             # rebuild), unless one stopped at its limit before reaching it.
             for backlog_id in cached:

@@ -4,7 +4,7 @@ backlog, fold the backlog into the rollups (rollups.sql), partitions and retenti
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -48,6 +48,10 @@ class Pending:
 
     id: int
     summary: BatchSummary
+
+
+# Told a batch's summary before its transaction commits (`IngestRepository.write`).
+Hold = Callable[[Pending], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,9 +100,12 @@ class IngestRepository:
         self.pool = pool
         self.known = KnownFacts() if known is None else known
 
-    async def write(self, rows: Sequence[Row]) -> Written:
+    async def write(self, rows: Sequence[Row], hold: Hold | None = None) -> Written:
         """Store the rows not stored yet and add which they are to the rollup backlog, in one transaction;
-        their summary comes back with what was written (`Pending`), for this replica to hold."""
+        their summary comes back with what was written (`Pending`), for this replica to hold. `hold` is
+        also given it before the commit: a fold that starts between the commit and this call's return
+        then finds the summary in memory instead of reading the batch back (the backlog row it names
+        exists once the transaction commits, and never otherwise: its id is not used again)."""
         # One row per key (a key repeated within the batch: its first row stands for it), in key order:
         # two replicas writing the same keys wait on each other in the same order, never in a cycle.
         rows = sorted({(row[0], row[1]): row for row in reversed(rows)}.values(), key=_key)
@@ -107,27 +114,30 @@ class IngestRepository:
             # COPY, the backlog's row, COMMIT).
             async with self.pool.acquire() as conn, conn.transaction():
                 await conn.copy_records_to_table("product_events", records=rows, columns=COLUMNS)
-                return await self._add_to_backlog(conn, rows)
+                return await self._add_to_backlog(conn, rows, hold)
         except asyncpg.UniqueViolationError:
             # It repeats a stored event (a redelivery): nothing of it was kept; it goes again, the slow way.
-            return await self._write_skipping_repeats(rows)
+            return await self._write_skipping_repeats(rows, hold)
 
-    async def _write_skipping_repeats(self, rows: Sequence[Row]) -> Written:
+    async def _write_skipping_repeats(self, rows: Sequence[Row], hold: Hold | None) -> Written:
         """Through the connection's staging table: only the rows whose key is not stored yet go in."""
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute(R.create_staging)
             await conn.copy_records_to_table("ingest_staging", records=rows, columns=COLUMNS)
             stored = {(str(r["event_id"]), r["occurred_at"]) for r in await conn.fetch(R.insert_staged)}
-            return await self._add_to_backlog(conn, [row for row in rows if (row[0], row[1]) in stored])
+            return await self._add_to_backlog(conn, [row for row in rows if (row[0], row[1]) in stored], hold)
 
-    async def _add_to_backlog(self, conn: Conn, new: Sequence[Row]) -> Written:
+    async def _add_to_backlog(self, conn: Conn, new: Sequence[Row], hold: Hold | None) -> Written:
         if not new:
             return Written(0, 0)
         summary = summarise(new, self.known)
         times = [row[1] for row in new]
         ids = "{" + ",".join([row[0] for row in new]) + "}"  # canonical UUIDs: nothing to quote
         backlog_id = await conn.fetchval(R.add_to_backlog, summary.events, ids, min(times), max(times))
-        return Written(len(new), len(summary.user_days), Pending(backlog_id, summary))
+        pending = Pending(backlog_id, summary)
+        if hold is not None:
+            hold(pending)
+        return Written(len(new), len(summary.user_days), pending)
 
     async def _read_back(self, conn: Conn, taken: asyncpg.Record) -> BatchSummary:
         """The summary of a backlog row no replica holds: its events read back and summed up again."""
@@ -185,7 +195,9 @@ class IngestRepository:
     async def _fold(
         self, conn: Conn, part: Part, cached: Mapping[int, BatchSummary], limit: int
     ) -> tuple[Taken, list[Fact]]:
-        """Under the part's lock: its fold, and the scoped facts it sent (stored once it commits)."""
+        """Under the part's lock: its fold, and the scoped facts it sent (stored once it commits). `cached`
+        is read as the rows are taken (a batch committed since the fold began is in it)."""
+        cached = dict(cached)
         taken = await conn.fetch(R.take_backlog, list(cached), limit, part.name)
         if not taken:
             return Taken([], False), []
@@ -198,7 +210,7 @@ class IngestRepository:
             await conn.execute(R.merge_sessions, *sessions_args(join_sessions(summaries)))
             return Taken(ids, len(ids) >= limit), []
         summary = merge_facts(summaries)
-        facts = [fact for fact in summary.facts if fact not in self.known]
+        facts = list(self.known.unknown(summary.facts))
         summary = replace(summary, facts=facts)
         await conn.execute(R.plan_mode, "force_generic_plan")
         new_facts = await conn.fetch(R.add_facts, *summary.facts_args())

@@ -7,7 +7,7 @@ should no replica hold it. Pure: rows in, summed rows out."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -108,6 +108,10 @@ class KnownFacts:
     def __len__(self) -> int:
         return len(self._facts)
 
+    def unknown(self, facts: Iterable[Fact]) -> set[Fact]:
+        """Those of `facts` not remembered (a set difference: a batch has thousands)."""
+        return set(facts).difference(self._facts)
+
     def add(self, facts: Sequence[Fact]) -> None:
         """Remember facts now committed."""
         if len(self._facts) + len(facts) > self.limit:
@@ -157,7 +161,7 @@ def summarise(rows: Sequence[Row], known: KnownFacts | None = None) -> BatchSumm
             scope = scopes.get(project) or scopes.setdefault(project, f"p:{project}")
             facts.add((user, scope, day))
     if known:
-        facts = {fact for fact in facts if fact not in known}
+        facts = known.unknown(facts)
     out.facts = list(facts)  # in no order: the rollup stage runs alone (the rollup lock)
     out.project_days = [(day, project, count) for (day, project), count in sorted(projects.items())]
     out.steps = [(user, first[0], first[1], first[2]) for user, first in sorted(steps.items())]

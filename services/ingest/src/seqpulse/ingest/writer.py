@@ -12,7 +12,7 @@ from seqpulse.common.logging import get_logger
 from seqpulse.ingest import metrics
 from seqpulse.ingest.events import Row
 from seqpulse.ingest.partitions import partition_name, utc_day
-from seqpulse.ingest.repository import IngestRepository, Pending
+from seqpulse.ingest.repository import Hold, IngestRepository, Pending
 
 log = get_logger(__name__)
 
@@ -37,10 +37,12 @@ class Outcome:
 
 
 class EventWriter:
-    """One per replica: remembers which daily partitions exist so a batch usually needs no lookup."""
+    """One per replica: remembers which daily partitions exist so a batch usually needs no lookup. `hold`:
+    told each batch's summary before its transaction commits (`IngestRepository.write`)."""
 
-    def __init__(self, repo: IngestRepository) -> None:
+    def __init__(self, repo: IngestRepository, hold: Hold | None = None) -> None:
         self.repo = repo
+        self.hold = hold
         self._known: set[date] | None = None
 
     async def write(self, rows: Sequence[Row]) -> Outcome:
@@ -70,7 +72,7 @@ class EventWriter:
         """All rows in one transaction; if Postgres refuses a value (SQLSTATE class 22), halve the batch
         until the refused rows stand alone, so one bad event does not hold back a thousand good ones."""
         try:
-            written = await self.repo.write(rows)
+            written = await self.repo.write(rows, self.hold)
         except asyncpg.DataError as exc:
             if len(rows) == 1:
                 return Outcome(refused={offset: f"refused by Postgres ({exc.sqlstate}): {exc}"[:300]})
