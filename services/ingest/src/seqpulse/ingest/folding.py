@@ -107,7 +107,7 @@ class RollupStage:
         """Fold every summary committed so far; returns the events they count."""
         events = 0
         while True:
-            cached = list(self._cached)
+            committed = list(self._cached)  # the ids whose commit has returned
             started = time.perf_counter()
             # Each part reads the summaries held as it takes its batches, those told before their commit
             # too; only those committed before now are forgotten below (a batch still committing has not
@@ -115,7 +115,7 @@ class RollupStage:
             folded = await self.repo.fold(ChainMap(self._cached, self._holding), self.limit)
             # Both parts have taken in every cached summary now (or had already: another replica, or a
             # rebuild), unless one stopped at its limit before reaching it.
-            for backlog_id in cached:
+            for backlog_id in committed:
                 if folded.through is None or backlog_id <= folded.through:
                     self._cached.pop(backlog_id, None)
             if folded.ids:
