@@ -16,6 +16,7 @@ from typing import Any, cast
 
 import nats.errors
 import nats.js.errors
+import orjson
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer, make_mocked_request
@@ -245,6 +246,12 @@ async def test_a_batch_of_1000_events_is_published_whole(gw: Harness) -> None:
     # One NATS message for the lot (they share a name), its id derived from the events' ids.
     frames = {m.headers["Nats-Msg-Id"] for m, _ in pairs if m.headers}
     assert len(frames) == 1 and frames.pop().startswith("frame-")
+    # In the shared form: what the events share (name, time of receipt, project, country, source) once.
+    body = orjson.loads(pairs[0][0].data)
+    assert body["shared"].keys() == set(ProductEvent.SHARED_FIELDS)
+    assert body["shared"]["project_id"] == project["id"] and body["shared"]["source"] == "http"
+    assert len(body["messages"]) == 1000
+    assert all(m.keys().isdisjoint(ProductEvent.SHARED_FIELDS) for m in body["messages"])
 
 
 @pytest.mark.parametrize(

@@ -19,10 +19,11 @@ from seqpulse.common.bus.frames import (
     Undecodable,
     build_frames,
     decode_frame,
+    frame_encoded,
     frame_headers,
 )
 from seqpulse.common.messages import ProductEvent
-from seqpulse.common.messages.base import Message
+from seqpulse.common.messages.base import Encoded, Message
 
 PREFIX = "t"
 
@@ -103,6 +104,64 @@ def test_a_message_without_its_id_is_refused_rather_than_given_a_new_one_at_each
     named_part = orjson.dumps(parts[1] | {"message_id": "order-17"})
     named = codec.decode(named_part, "t.events.v1.user_login", PREFIX)
     assert named.message_id == "order-17"
+
+
+RECEIVED = datetime.now(UTC)  # events made later in a test happened (just) after it: allowed
+
+
+def shared_parts(events: list[ProductEvent]) -> tuple[list[Encoded], dict[str, bytes]]:
+    """The events as a producer writing the shared form gives them: each without the shared fields, and
+    those once by subject (the first event's values)."""
+    subject = events[0].topic(PREFIX)
+    whole = [orjson.loads(e.to_bytes()) for e in events]
+    shared = {field: whole[0][field] for field in ProductEvent.SHARED_FIELDS}
+    own = [
+        Encoded(subject, e.message_id, orjson.dumps({k: v for k, v in w.items() if k not in shared}))
+        for e, w in zip(events, whole, strict=True)
+    ]
+    return own, {subject: orjson.dumps(shared)}
+
+
+def test_the_shared_form_writes_what_messages_share_once_and_reads_back_the_same_messages() -> None:
+    events = [event(country="FR", source="http", received_at=RECEIVED) for _ in range(4)]
+    own, shared = shared_parts(events)
+    (frame,) = frame_encoded(own, 10**6, shared)
+    assert frame.shared and frame.count == 4 and frame_headers(frame) == {"SeqPulse-Frame": "4"}
+    # The same id as the plain frame of the same messages: a retry is the same frame either way.
+    assert frame.msg_id == build_frames(events, PREFIX, 10**6)[0].msg_id
+    assert frame.data.count(b'"country"') == 1
+    assert decode_frame(ProductEvent, frame.data, frame.subject, PREFIX) == [
+        Part(e, i) for i, e in enumerate(events)
+    ]
+    # A message alone goes as itself, whole: any consumer reads it, and its id is the message's.
+    (single,) = frame_encoded(own[:1], 10**6, shared)
+    assert frame_headers(single) == {} and not single.shared and single.msg_id == events[0].message_id
+    assert ProductEvent.from_bytes(single.data) == events[0]
+
+
+def test_shared_frames_stay_under_the_byte_limit() -> None:
+    events = [event(properties={"note": "x" * 900}, received_at=RECEIVED) for _ in range(10)]
+    own, shared = shared_parts(events)
+    size = len(own[0].data)
+    head = len(b'{"shared":') + len(shared[own[0].subject]) + len(b',"messages":[')
+    frames = frame_encoded(own, shared=shared, max_bytes=head + 3 * size + 4)  # two commas, "]}"
+    assert [f.count for f in frames] == [3, 3, 3, 1]
+    assert all(len(f.data) == head + 3 * size + 4 for f in frames[:3])
+    read = [p.message for f in frames[:3] for p in decode_frame(ProductEvent, f.data, f.subject, PREFIX)]
+    assert [*read, ProductEvent.from_bytes(frames[3].data)] == events  # the last, alone: whole
+
+
+def test_a_bad_part_of_a_shared_frame_is_set_apart_whole() -> None:
+    events = [event(country="FR", received_at=RECEIVED) for _ in range(3)]
+    own, shared = shared_parts(events)
+    own[1] = own[1]._replace(data=own[1].data.replace(b'"properties":{}', b'"properties":[]'))
+    (frame,) = frame_encoded(own, 10**6, shared)
+    decoded = decode_frame(ProductEvent, frame.data, frame.subject, PREFIX)
+    assert [type(p) for p in decoded] == [Part, BadPart, Part]
+    bad = decoded[1]
+    assert isinstance(bad, BadPart) and bad.index == 1 and "properties" in bad.reason
+    # The dead letter is the message whole, shared fields included: it can be replayed on its own.
+    assert orjson.loads(bad.data) == orjson.loads(events[1].to_bytes()) | {"properties": []}
 
 
 @pytest.mark.parametrize("data", [b"{not json", b'{"a": 1}', b'"text"'])

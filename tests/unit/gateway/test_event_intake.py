@@ -16,6 +16,7 @@ import orjson
 import pytest
 from pydantic import TypeAdapter
 
+from seqpulse.common.bus.frames import Part, decode_frame, frame_encoded
 from seqpulse.common.messages.base import Encoded
 from seqpulse.common.messages.product import (
     KNOWN_EVENTS,
@@ -78,9 +79,11 @@ def random_item(rng: random.Random) -> dict[str, Any]:
     return item
 
 
-def decoded(encoded: Encoded) -> ProductEvent:
-    """What ingest reads of it: the model validated from the bytes, on the subject it was published on."""
-    event = ProductEvent.from_bytes(encoded.data)
+def decoded(encoded: Encoded, shared: dict[str, bytes]) -> ProductEvent:
+    """What ingest reads of it: the model validated from the bytes (with the fields its frame shares, if
+    any), on the subject it was published on."""
+    fields = orjson.loads(shared.get(encoded.subject, b"{}")) | orjson.loads(encoded.data)
+    event = ProductEvent.model_validate_json(orjson.dumps(fields))
     assert encoded.subject == event.topic(PREFIX) and encoded.msg_id == event.message_id
     return event
 
@@ -93,12 +96,26 @@ def test_what_judge_all_writes_is_a_valid_product_event_with_the_sent_values(cou
     received = datetime.now(UTC)
     checked = check_all(items, received)
     assert all(isinstance(c, dict) for c in checked)  # the whole batch in one call, no model
-    accepted, rejected = judge_all(
+    accepted, rejected, shared = judge_all(
         checked, sender, {}, key=KEY, country=country, received_at=received, prefix=PREFIX
     )
     assert rejected == [] and len(accepted) == len(items)
-    for item, encoded in zip(items, accepted, strict=True):
-        event = decoded(encoded)
+    # An API key's events leave out what they share: it is written once per name.
+    assert sorted(shared) == sorted({e.subject for e in accepted})
+    assert all(orjson.loads(data).keys() == set(ProductEvent.SHARED_FIELDS) for data in shared.values())
+    assert all(orjson.loads(e.data).keys().isdisjoint(ProductEvent.SHARED_FIELDS) for e in accepted)
+    events = [decoded(encoded, shared) for encoded in accepted]
+    # Framed (the shared form) and read back as ingest reads a frame: the same events, in order.
+    framed = frame_encoded(accepted, 10**6, shared)
+    assert all(frame.shared for frame in framed)
+    read = {
+        part.message.message_id: part.message
+        for frame in framed
+        for part in decode_frame(ProductEvent, frame.data, frame.subject, PREFIX)
+        if isinstance(part, Part)
+    }
+    assert [read[e.message_id] for e in events] == events
+    for item, event in zip(items, events, strict=True):
         assert event.message_id == str(uuid.UUID(item["event_id"])) and event.event_name == item["event_name"]
         assert event.occurred_at.utcoffset() == timedelta(0) and event.received_at == received
         if "timestamp" in item:
@@ -262,10 +279,11 @@ def test_a_user_sender_sees_its_own_id_and_the_plan_of_a_project_it_can_see() ->
         {"event_id": str(uuid.uuid4()), "event_name": "user_login", "user_id": "someone-else"},
     ]
     checked = check_all(items, NOW)
-    accepted, rejected = judge_all(
+    accepted, rejected, shared = judge_all(
         checked, who, {mine: "enterprise"}, key=KEY, country=None, received_at=NOW, prefix=PREFIX
     )
-    events = [decoded(encoded) for encoded in accepted]
+    assert shared == {}  # events of several projects: each is written whole
+    events = [decoded(encoded, shared) for encoded in accepted]
     assert [e.user_key for e in events] == [pseudonymise(str(who.user_id), KEY)] * 2
     assert events[1].plan == "enterprise"
     assert [(i, [f for f, _ in errs]) for i, errs in rejected] == [(2, ["project_id"]), (3, ["user_id"])]

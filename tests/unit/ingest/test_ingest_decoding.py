@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 import pytest
 
-from seqpulse.common.bus.frames import BadPart, FrameError, ModelCodec, Part, Undecodable
+from seqpulse.common.bus.frames import BadPart, FrameError, ModelCodec, Part, Undecodable, frame_encoded
 from seqpulse.common.messages import ProductEvent
 from seqpulse.common.messages.product import KNOWN_EVENTS
 from seqpulse.ingest.decoding import EventCodec
@@ -85,22 +85,60 @@ class CountingFallback:
         monkeypatch.setattr(model, "decode_frame", decode_frame)
 
 
+# A frame in the shared form (frames.py) writes what its events share once. The fast way reads the gateway's
+# shared form; anything else goes to the model, which reads each event as the shared fields and its own.
+# Either way: the same records and refusals as the model's.
+SHARED = ProductEvent.SHARED_FIELDS
+
+
+def shared_form(items: list[dict[str, Any]], shared: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The events with the fields of `SHARED` written once (the first event's values, unless `shared`)."""
+    shared = {field: items[0][field] for field in SHARED} if shared is None else shared
+    own = [{k: v for k, v in item.items() if k not in SHARED} for item in items]
+    return {"shared": shared, "messages": own}
+
+
+def plain_form(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return items
+
+
+@pytest.mark.parametrize("form", [plain_form, shared_form])
 def test_producers_frames_are_read_without_the_model_into_the_records_the_model_gives(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, form: Callable[[list[dict[str, Any]]], Any]
 ) -> None:
     rng = random.Random(7)
     codec = EventCodec()
     fallback = CountingFallback(codec, monkeypatch)
     for _ in range(200):
         name = rng.choice([*KNOWN_EVENTS, "custom.export_done"])
-        items = [valid(rng, name) for _ in range(rng.randint(2, 20))]
-        data = dumps(items)
-        assert codec.decode_frame(data, subject(name), PREFIX) == reference(data, subject(name))
+        data = dumps(form([valid(rng, name) for _ in range(rng.randint(2, 20))]))
+        read = codec.decode_frame(data, subject(name), PREFIX)
+        assert read == reference(data, subject(name)) and all(isinstance(part, Part) for part in read)
     assert fallback.frames == 0
-    # And the frames the model writes itself (pydantic's serialiser) take the same way.
+
+
+def test_the_frames_the_model_and_the_gateway_write_are_read_without_the_model(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    codec = EventCodec()
+    fallback = CountingFallback(codec, monkeypatch)
+    # The model's own (pydantic's serialiser), a plain frame.
     events = [ProductEvent(event_name="sdh_viewed", occurred_at=NOW, received_at=NOW) for _ in range(3)]
     data = b"[" + b",".join(e.to_bytes() for e in events) + b"]"
     assert codec.decode_frame(data, subject("sdh_viewed"), PREFIX) == reference(data, subject("sdh_viewed"))
+    # The gateway's, in the shared form.
+    on, shared = ProductEvent.encode_shared(
+        PREFIX, event_name="sdh_viewed", received_at=NOW, project_id=uuid.uuid4(), country="FR", source="http"
+    )
+    encoded = [
+        ProductEvent.encode_own(
+            on, message_id=str(uuid.uuid4()), occurred_at=NOW, user_key=None, plan="pro", properties={"n": i}
+        )
+        for i in range(3)
+    ]
+    (frame,) = frame_encoded(encoded, 10**6, {on: shared})
+    read = codec.decode_frame(frame.data, on, PREFIX)
+    assert read == reference(frame.data, on) and len(read) == 3
     assert fallback.frames == 0
 
 
@@ -335,3 +373,44 @@ def test_a_record_written_back_for_a_dead_letter_reads_as_the_same_event() -> No
         assert isinstance(part, Part)
         again = ProductEvent.from_bytes(codec.to_bytes(part.message))
         assert record_of(again) == part.message
+
+
+# The awkward values in the shared form: the shared fields' written once, the others in one event.
+@pytest.mark.parametrize(("field", "value"), [(f, v) for f, values in EDGES.items() for v in values])
+def test_an_awkward_value_in_the_shared_form_is_read_as_the_model_reads_it(field: str, value: Any) -> None:
+    rng = random.Random(hash(field) % 1000)
+    codec = EventCodec()
+    items = [valid(rng) for _ in range(3)]
+    if field in SHARED:  # every event has it: written once
+        body = shared_form(items, {f: items[0][f] for f in SHARED} | {field: value})
+    else:
+        items[1][field] = value
+        body = shared_form(items)
+    data = dumps(body)
+    assert codec.decode_frame(data, subject(), PREFIX) == reference(data, subject())
+
+
+def test_an_event_with_a_shared_field_of_its_own_keeps_its_own_value() -> None:
+    rng = random.Random(19)
+    items = [valid(rng) | {"country": "FR", "project_id": None} for _ in range(3)]
+    body = shared_form(items)
+    body["messages"][1]["country"] = "US"
+    data = dumps(body)
+    read = EventCodec().decode_frame(data, subject(), PREFIX)
+    assert read == reference(data, subject())
+    assert [part.message.row[7] for part in read if isinstance(part, Part)] == ["FR", "US", "FR"]
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ({"shared": {}, "messages": [], "more": 1}, "a frame must be a JSON array of messages, or {"),
+        ({"messages": []}, "a frame must be a JSON array of messages, or {"),
+        ({"shared": [], "messages": []}, "shared: must be a JSON object"),
+        ({"shared": {}, "messages": {}}, "messages: must be a JSON array"),
+    ],
+)
+def test_a_shared_form_that_is_not_one_is_unreadable_whole(body: dict[str, Any], reason: str) -> None:
+    fast = functools.partial(EventCodec().decode_frame, prefix=PREFIX)
+    assert reason in outcome(fast, dumps(body))
+    assert outcome(fast, dumps(body)) == outcome(reference, dumps(body))

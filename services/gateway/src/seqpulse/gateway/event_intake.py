@@ -414,6 +414,35 @@ def bind(
     return errors or (user_id, project_id, plan)
 
 
+class SharedFields:
+    """The fields an API key's events of one request and name all have (their name, time of receipt,
+    project, country and source), written once per frame (frames.py's shared form): by subject, their
+    JSON, and each name's subject."""
+
+    def __init__(self, *, prefix: str, received_at: datetime, project_id: uuid.UUID, country: str | None):
+        self.prefix = prefix
+        self.received_at = received_at
+        self.project_text = str(project_id)
+        self.country = country
+        self.by_subject: dict[str, bytes] = {}
+        self._subjects: dict[str, str] = {}
+
+    def subject(self, event_name: str) -> str:
+        subject = self._subjects.get(event_name)
+        if subject is None:
+            subject, data = ProductEvent.encode_shared(
+                self.prefix,
+                event_name=event_name,
+                received_at=self.received_at,
+                project_id=self.project_text,
+                country=self.country,
+                source="http",
+            )
+            self._subjects[event_name] = subject
+            self.by_subject[subject] = data
+        return subject
+
+
 def build(
     event: EventFields,
     bound: tuple[str | None, uuid.UUID | None, Plan | None],
@@ -425,14 +454,27 @@ def build(
     properties: bytes | None,
     prefix: str,
     project_text: dict[uuid.UUID, str],
+    shared: SharedFields | None,
 ) -> Encoded:
     """The event to publish, serialised. Every field comes from a value already checked against the same
     rules as `ProductEvent`'s (the request's rules, `later_errors`, the pseudonym, the GeoIP code, the
     sender's plan), so it is written without building the model: that took a third of the gateway's time
     per event. tests/unit/gateway/test_event_intake.py checks that what it writes is a valid
     `ProductEvent`. `properties`: their JSON as `later_errors` checked it (None: `{}`), not serialised
-    again. `project_text`: the request's project ids as text, each written once."""
+    again. `project_text`: the request's project ids as text, each written once. `shared`: for an API
+    key's events, the fields they share, which the event's JSON then leaves out."""
     user_id, project_id, plan = bound
+    user_key = user_key_of(user_id, key) if user_id is not None else None
+    sent: dict[str, Any] | orjson.Fragment = orjson.Fragment(properties) if properties is not None else {}
+    if shared is not None:
+        return ProductEvent.encode_own(
+            shared.subject(event["event_name"]),
+            message_id=event["event_id"],  # the sender's id: the key in the table, and of the frame
+            occurred_at=occurred_at,
+            user_key=user_key,
+            plan=plan,
+            properties=sent,
+        )
     text = None
     if project_id is not None:
         text = project_text.get(project_id)
@@ -440,24 +482,26 @@ def build(
             text = project_text[project_id] = str(project_id)
     return ProductEvent.encode(
         prefix,
-        message_id=event["event_id"],  # the sender's id: the key in the table, and of the frame
+        message_id=event["event_id"],
         event_name=event["event_name"],
         occurred_at=occurred_at,
         received_at=received_at,
-        user_key=user_key_of(user_id, key) if user_id is not None else None,
+        user_key=user_key,
         project_id=text,
         plan=plan,
         country=country,
-        properties=orjson.Fragment(properties) if properties is not None else {},
+        properties=sent,
         source="http",
     )
 
 
 class Judged(NamedTuple):
-    """The events to publish, and the index and reasons of each refused one."""
+    """The events to publish, the index and reasons of each refused one, and by subject the JSON of the
+    fields the events on it share and leave out (an API key's: frames.py's shared form)."""
 
     accepted: list[Encoded]
     rejected: list[tuple[int, Errors]]
+    shared: dict[str, bytes]
 
 
 def judge_all(
@@ -472,7 +516,13 @@ def judge_all(
 ) -> Judged:
     """Each validated event checked against the clock, bound and built, or refused; a repeated `event_id`
     is refused after its first."""
-    judged = Judged([], [])
+    # An API key's events all have its project: what they share is written once per frame.
+    shared = (
+        SharedFields(prefix=prefix, received_at=received_at, project_id=sender.id, country=country)
+        if isinstance(sender, ProjectRow)
+        else None
+    )
+    judged = Judged([], [], shared.by_subject if shared is not None else {})
     first_index: dict[str, int] = {}
     project_text: dict[uuid.UUID, str] = {}
 
@@ -497,6 +547,7 @@ def judge_all(
             properties=properties,
             prefix=prefix,
             project_text=project_text,
+            shared=shared,
         )
 
     for index, item in enumerate(checked):

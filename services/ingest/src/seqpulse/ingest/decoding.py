@@ -24,7 +24,7 @@ from typing import Annotated, Any, Literal, NamedTuple
 import msgspec
 import orjson
 
-from seqpulse.common.bus.frames import BadPart, ModelCodec, Part
+from seqpulse.common.bus.frames import SHARED_FORM, BadPart, ModelCodec, Part
 from seqpulse.common.messages.base import subject_for
 from seqpulse.common.messages.product import (
     MAX_FUTURE_SKEW,
@@ -69,6 +69,36 @@ class _Fields(msgspec.Struct, forbid_unknown_fields=True):
 
 
 _FRAME = msgspec.json.Decoder(list[_Fields])
+
+
+class _Shared(msgspec.Struct, forbid_unknown_fields=True):
+    """A frame in the shared form (frames.py): the fields its events share, as the gateway writes them
+    (`ProductEvent.SHARED_FIELDS`), with `_Fields`' rules; a frame sharing others takes the model's way."""
+
+    event_name: str
+    received_at: Annotated[datetime, msgspec.Meta(tz=True)]
+    project_id: uuid.UUID | None
+    country: str | None
+    source: Literal["http", "internal"]
+
+
+class _Own(msgspec.Struct, forbid_unknown_fields=True):
+    """The rest of each event of a frame in the shared form (one that repeats a shared field takes the
+    model's way, where its own value wins)."""
+
+    message_id: str
+    occurred_at: Annotated[datetime, msgspec.Meta(tz=True)]
+    user_key: str | None
+    plan: Plan | None
+    properties: dict[str, Any]
+
+
+class _SharedFrame(msgspec.Struct, forbid_unknown_fields=True):
+    shared: _Shared
+    messages: list[_Own]
+
+
+_SHARED_FRAME = msgspec.json.Decoder(_SharedFrame)
 # User keys and countries are checked by the model's own checks, not by msgspec (a pattern msgspec checks
 # is a call into Python per value): a frame's events share a handful of users and countries, so each value
 # is checked once and remembered, per field (bounded: beyond this many, the memory starts over).
@@ -93,6 +123,8 @@ class EventCodec:
     def decode_frame(self, data: bytes, subject: str, prefix: str) -> list[Part[EventRecord] | BadPart]:
         if not _finer_than_microseconds(data):
             try:
+                if SHARED_FORM.match(data):
+                    return _shared_parts(_SHARED_FRAME.decode(data), _name_on(subject, prefix), self._vouched)
                 return _parts(_FRAME.decode(data), _name_on(subject, prefix), self._vouched)
             except (msgspec.MsgspecError, ValueError, _NotPlain):  # ValueError: e.g. bytes not UTF-8
                 pass
@@ -145,43 +177,74 @@ def _parts(
     user_keys, countries = vouched
     parts: list[Part[EventRecord] | BadPart] = []
     for index, event in enumerate(events):
-        name = event.event_name
-        if name != name_on_subject:
+        if event.event_name != name_on_subject:
             raise _NotPlain
-        user_key = event.user_key
-        if user_key is not None and user_key not in user_keys:
-            _vouch(check_user_key, user_key, user_keys)
         country = event.country
         if country is not None and country not in countries:
             _vouch(check_country, country, countries)
-        occurred_at = event.occurred_at
-        if occurred_at.tzinfo is not UTC:
-            occurred_at = as_utc(occurred_at)
-        received_at = event.received_at
-        if received_at.tzinfo is not UTC:
-            received_at = as_utc(received_at)
-        if occurred_at > received_at + MAX_FUTURE_SKEW:
-            raise _NotPlain
-        try:
-            properties = encode_properties(event.properties)
-        except ValueError:
-            raise _NotPlain from None
-        message_id = event.message_id
-        row = (
-            event_id(message_id),
-            occurred_at,
-            received_at,
-            name,
-            user_key,
-            event.project_id,
-            event.plan,
-            country,
-            event.source,
-            properties,
-        )
-        # tuple.__new__: a NamedTuple's own constructor is a Python function, a third of this loop's time.
-        parts.append(Part(tuple.__new__(EventRecord, (row, message_id)), index))
+        received_at = as_utc(event.received_at)
+        common = (name_on_subject, received_at, received_at + MAX_FUTURE_SKEW, event.project_id, country)
+        parts.append(_record(index, event, common, event.source, user_keys))
     return parts
+
+
+def _shared_parts(
+    frame: _SharedFrame, name_on_subject: str | None, vouched: _Vouched
+) -> list[Part[EventRecord] | BadPart]:
+    """`_parts` for a frame in the shared form: what its events share is checked once."""
+    shared = frame.shared
+    name = shared.event_name
+    if name_on_subject is None or name != name_on_subject:
+        raise _NotPlain
+    _check(check_event_name, name)
+    user_keys, countries = vouched
+    country = shared.country
+    if country is not None and country not in countries:
+        _vouch(check_country, country, countries)
+    received_at = as_utc(shared.received_at)
+    common = (name, received_at, received_at + MAX_FUTURE_SKEW, shared.project_id, country)
+    return [
+        _record(index, event, common, shared.source, user_keys) for index, event in enumerate(frame.messages)
+    ]
+
+
+def _record(
+    index: int,
+    event: _Fields | _Own,
+    common: tuple[str, datetime, datetime, uuid.UUID | None, str | None],
+    source: str,
+    user_keys: set[str],
+) -> Part[EventRecord]:
+    """One event's record: its own fields checked, with what its frame's checks gave (`common`: the name,
+    the time of receipt and 5 minutes after it, the project and the country); `_NotPlain` as `_parts`."""
+    name, received_at, latest, project_id, country = common
+    user_key = event.user_key
+    if user_key is not None and user_key not in user_keys:
+        _vouch(check_user_key, user_key, user_keys)
+    occurred_at = event.occurred_at
+    if occurred_at.tzinfo is not UTC:
+        occurred_at = as_utc(occurred_at)
+    if occurred_at > latest:
+        raise _NotPlain
+    try:
+        properties = encode_properties(event.properties)
+    except ValueError:
+        raise _NotPlain from None
+    message_id = event.message_id
+    row = (
+        event_id(message_id),
+        occurred_at,
+        received_at,
+        name,
+        user_key,
+        project_id,
+        event.plan,
+        country,
+        source,
+        properties,
+    )
+    # tuple.__new__: a NamedTuple's own constructor is a Python function, a third of this loop's time.
+    return Part(tuple.__new__(EventRecord, (row, message_id)), index)
 
 
 def _check(check: Callable[[str], str], value: str) -> None:

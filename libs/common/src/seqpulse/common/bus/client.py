@@ -80,10 +80,13 @@ class Bus:
             frames = build_frames(messages, self.prefix, self.nc.max_payload - FRAME_HEADROOM_BYTES)
             await self._publish_frames(frames, len(messages), timeout)
 
-    async def publish_encoded(self, messages: Sequence[Encoded], *, timeout: float = 10.0) -> None:
-        """`publish_many` for messages their producer serialised itself."""
+    async def publish_encoded(
+        self, messages: Sequence[Encoded], *, shared: Mapping[str, bytes] | None = None, timeout: float = 10.0
+    ) -> None:
+        """`publish_many` for messages their producer serialised itself; `shared`: by subject, the JSON of
+        the fields its messages leave out (their frames are in the shared form, `frames.py`)."""
         if messages:
-            frames = frame_encoded(messages, self.nc.max_payload - FRAME_HEADROOM_BYTES)
+            frames = frame_encoded(messages, self.nc.max_payload - FRAME_HEADROOM_BYTES, shared)
             await self._publish_frames(frames, len(messages), timeout)
 
     async def _publish_frames(self, frames: Sequence[Frame], count: int, timeout: float) -> None:

@@ -1,18 +1,23 @@
 """Frames: many messages of one subject carried by one NATS message (ADR 0008).
 
 A frame's body is a JSON array of messages that all belong on the frame's subject, and its header
-`SeqPulse-Frame` gives their number. When a request brings a thousand small product events, what each NATS
-message costs (a publish and its ack, a stored entry, a delivery, header parsing, an ack back) outweighs the
-event itself; a frame pays it once. Subjects keep their meaning: a consumer filtering on
-`events.v1.user_login` still gets only logins. Only `BatchConsumer` reads frames; a single message is
-published as itself, never as a frame of one.
+`SeqPulse-Frame` gives their number. A producer whose messages share some fields' values (an API key's
+events of one request and name share their name, time of receipt, project, country and source) may write
+those once: the body is then in the **shared form**, `{"shared": {...}, "messages": [...]}`, each message
+being the shared fields and its own (its own win when it has one of them too).
+
+When a request brings a thousand small product events, what each NATS message costs (a publish and its ack, a
+stored entry, a delivery, header parsing, an ack back) outweighs the event itself; a frame pays it once.
+Subjects keep their meaning: a consumer filtering on `events.v1.user_login` still gets only logins. Only
+`BatchConsumer` reads frames; a single message is published as itself (whole), never as a frame of one.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
@@ -27,6 +32,11 @@ T = TypeVar("T")
 FRAME_HEADER = "SeqPulse-Frame"
 # Messages per frame at most: a frame is settled (acked, retried) as a whole, so it stays one request's worth.
 MAX_FRAME_MESSAGES = 1000
+# A body in the shared form is a JSON object (a plain frame's is an array): its first character tells.
+SHARED_FORM = re.compile(rb"[ \t\r\n]*\{")
+_FORMS = 'a frame must be a JSON array of messages, or {"shared": {...}, "messages": [...]}'
+_SHARED_HEAD = b'{"shared":'
+_SHARED_MESSAGES = b',"messages":['
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +47,7 @@ class Frame:
     data: bytes
     msg_id: str
     count: int
+    shared: bool = False  # the body is in the shared form
 
 
 @dataclass(slots=True)
@@ -74,39 +85,64 @@ def build_frames(messages: Sequence[Message], prefix: str, max_bytes: int) -> li
             if len(data) <= max_bytes:
                 frames.append(Frame(subject, data, _frame_id([m.message_id for m in group]), len(group)))
                 continue
-        frames += _split(subject, [(m.message_id, m.to_bytes()) for m in group], max_bytes)
+        frames += _split(subject, [(m.message_id, m.to_bytes()) for m in group], max_bytes, None)
     return frames
 
 
-def frame_encoded(messages: Sequence[Encoded], max_bytes: int) -> list[Frame]:
+def frame_encoded(
+    messages: Sequence[Encoded], max_bytes: int, shared: Mapping[str, bytes] | None = None
+) -> list[Frame]:
     """`build_frames` for messages serialised by their producer: grouped by subject, in order, and a group
-    that fits is one frame with the id its models' frame would have."""
+    that fits is one frame with the id its models' frame would have. `shared`: by subject, the JSON object
+    of the fields every message on it has, which their `data` leaves out (compact JSON objects, as orjson
+    writes them); their frames are in the shared form, and a message alone is written whole."""
     by_subject: dict[str, list[tuple[str, bytes]]] = {}
     for message in messages:
         by_subject.setdefault(message.subject, []).append((message.msg_id, message.data))
-    return [frame for subject, group in by_subject.items() for frame in _split(subject, group, max_bytes)]
+    shared = shared or {}
+    return [
+        frame
+        for subject, group in by_subject.items()
+        for frame in _split(subject, group, max_bytes, shared.get(subject))
+    ]
 
 
-def _split(subject: str, group: list[tuple[str, bytes]], max_bytes: int) -> list[Frame]:
+def _split(subject: str, group: list[tuple[str, bytes]], max_bytes: int, shared: bytes | None) -> list[Frame]:
     frames: list[Frame] = []
     chunk: list[tuple[str, bytes]] = []
-    size = 1  # "[", then each message and the "," or "]" after it
+    # "[", then each message and the "," or "]" after it; the shared form adds its head and the final "}"
+    empty = 1 if shared is None else len(_SHARED_HEAD) + len(shared) + len(_SHARED_MESSAGES) + 1
+    size = empty
     for item in group:
         if chunk and (size + len(item[1]) + 1 > max_bytes or len(chunk) >= MAX_FRAME_MESSAGES):
-            frames.append(_frame(subject, chunk))
-            chunk, size = [], 1
+            frames.append(_frame(subject, chunk, shared))
+            chunk, size = [], empty
         chunk.append(item)
         size += len(item[1]) + 1
-    frames.append(_frame(subject, chunk))
+    frames.append(_frame(subject, chunk, shared))
     return frames
 
 
-def _frame(subject: str, chunk: list[tuple[str, bytes]]) -> Frame:
+def _frame(subject: str, chunk: list[tuple[str, bytes]], shared: bytes | None) -> Frame:
     if len(chunk) == 1:
         msg_id, data = chunk[0]
-        return Frame(subject, data, msg_id, 1)
+        return Frame(subject, data if shared is None else _whole(shared, data), msg_id, 1)
+    ids = [msg_id for msg_id, _ in chunk]
+    if shared is not None:
+        data = _SHARED_HEAD + shared + _SHARED_MESSAGES + b",".join(data for _, data in chunk) + b"]}"
+        return Frame(subject, data, _frame_id(ids), len(chunk), shared=True)
     data = b"[" + b",".join(data for _, data in chunk) + b"]"
-    return Frame(subject, data, _frame_id([msg_id for msg_id, _ in chunk]), len(chunk))
+    return Frame(subject, data, _frame_id(ids), len(chunk))
+
+
+def _whole(shared: bytes, own: bytes) -> bytes:
+    """A message written without its shared fields, whole again: both compact JSON objects (as orjson
+    writes them), joined; a key of both is read with the message's own value, the last."""
+    if shared == b"{}":
+        return own
+    if own == b"{}":
+        return shared
+    return shared[:-1] + b"," + own[1:]
 
 
 def _frame_id(ids: list[str]) -> str:
@@ -194,12 +230,33 @@ class ModelCodec(Generic[M]):
 def decode_frame(model: type[M], data: bytes, subject: str, prefix: str) -> list[Part[M] | BadPart]:
     """Every part of a frame: valid messages of `model` on `subject`, and the bad ones with their reason.
     One validation of the whole array in pydantic-core; only a frame with a bad part is gone through
-    part by part, each part exactly as a message of its own would be."""
+    part by part, each part exactly as a message of its own would be. A frame in the shared form is read as
+    the plain frame of its messages made whole (`plain_form`)."""
+    if SHARED_FORM.match(data):
+        data = plain_form(data)
     try:
         parsed = _list_of(model).validate_json(data)
     except (ValueError, TypeError):  # ValidationError, or a validator's error pydantic does not wrap
         return _part_by_part(model, data, subject, prefix)
     return [_on_subject(message, i, subject, prefix) for i, message in enumerate(parsed)]
+
+
+def plain_form(data: bytes) -> bytes:
+    """A frame in the shared form as a plain frame: each message is the shared fields, then its own (a
+    field of both takes the message's value). `FrameError` if the body is not that form."""
+    try:
+        body = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise FrameError(f"{_FORMS} ({exc})") from None
+    if not isinstance(body, dict) or body.keys() != {"shared", "messages"}:
+        raise FrameError(_FORMS)
+    shared, messages = body["shared"], body["messages"]
+    if not isinstance(shared, dict):
+        raise FrameError("shared: must be a JSON object")
+    if not isinstance(messages, list):
+        raise FrameError("messages: must be a JSON array")
+    # A message that is not an object stays as it is: its part is refused with the model's reason.
+    return orjson.dumps([shared | message if isinstance(message, dict) else message for message in messages])
 
 
 def _part_by_part(model: type[M], data: bytes, subject: str, prefix: str) -> list[Part[M] | BadPart]:

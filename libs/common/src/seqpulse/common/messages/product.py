@@ -219,3 +219,60 @@ class ProductEvent(Message):
             }
         )
         return Encoded(subject_for(prefix, cls.AREA, cls.VERSION, event_name), message_id, data)
+
+    # What the events of one request and name share, written once in their frame (frames.py's shared form);
+    # `encode_own` writes the rest of each.
+    SHARED_FIELDS: ClassVar[tuple[str, ...]] = (
+        "event_name",
+        "received_at",
+        "project_id",
+        "country",
+        "source",
+    )
+
+    @classmethod
+    def encode_shared(
+        cls,
+        prefix: str,
+        *,
+        event_name: str,
+        received_at: datetime,
+        project_id: uuid.UUID | str | None,
+        country: str | None,
+        source: Literal["http", "internal"],
+    ) -> tuple[str, bytes]:
+        """The subject of events of this name, and the JSON of the fields (`SHARED_FIELDS`) they all have,
+        from values checked as `encode`'s are."""
+        data = orjson.dumps(
+            {
+                "event_name": event_name,
+                "received_at": received_at,
+                "project_id": str(project_id) if project_id is not None else None,
+                "country": country,
+                "source": source,
+            }
+        )
+        return subject_for(prefix, cls.AREA, cls.VERSION, event_name), data
+
+    @staticmethod
+    def encode_own(
+        subject: str,
+        *,
+        message_id: str,
+        occurred_at: datetime,
+        user_key: str | None,
+        plan: Plan | None,
+        properties: dict[str, Any] | orjson.Fragment,
+    ) -> Encoded:
+        """An event of a frame in the shared form, on `subject` (`encode_shared`'s): its fields but the
+        shared ones, from values checked as `encode`'s are."""
+        data = orjson.dumps(
+            {
+                "message_id": message_id,
+                "occurred_at": occurred_at,
+                "user_key": user_key,
+                "plan": plan,
+                "properties": properties,
+            }
+        )
+        return Encoded(subject, message_id, data)

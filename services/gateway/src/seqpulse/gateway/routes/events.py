@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
 import nats.errors
@@ -70,12 +70,13 @@ class ApiKeyCache:
         self._entries[key_hash] = (now + self.ttl, project)
 
 
-async def publish_all(bus: Bus, events: Sequence[Encoded]) -> None:
-    """Publish every event and wait for JetStream's acks; 503 if NATS fails or does not ack in time."""
+async def publish_all(bus: Bus, events: Sequence[Encoded], shared: Mapping[str, bytes]) -> None:
+    """Publish every event (`shared`: by subject, the fields its events leave out) and wait for JetStream's
+    acks; 503 if NATS fails or does not ack in time."""
     if not bus.nc.is_connected:
         raise _unavailable("not connected")
     try:
-        await bus.publish_encoded(events, timeout=PUBLISH_ACK_TIMEOUT)
+        await bus.publish_encoded(events, shared=shared, timeout=PUBLISH_ACK_TIMEOUT)
     except (nats.errors.Error, nats.js.errors.Error, TimeoutError) as exc:
         raise _unavailable(f"{type(exc).__name__}: {exc}") from exc
 
@@ -129,7 +130,7 @@ def operations(res: Resources) -> list[Operation]:
                 reason="or Authorization is required",
             )
 
-        accepted, rejected = judge_all(
+        accepted, rejected, shared = judge_all(
             checked,
             sender,
             plans,
@@ -155,7 +156,7 @@ def operations(res: Resources) -> list[Operation]:
                 errors=errors,
                 extra=answer.model_dump(mode="json"),
             )
-        await publish_all(res.bus, accepted)
+        await publish_all(res.bus, accepted, shared)
         # A line per request at this endpoint's rate is noise; one with refusals helps a sender debug.
         (log.info if rejected else log.debug)(
             "events_accepted",
