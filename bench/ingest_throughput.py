@@ -265,12 +265,38 @@ async def capacity(stack: Stack, dsn: str, n: int, batch: int, limit: float) -> 
 
 async def publish_all(bus: Bus, events: list[ProductEvent], sizes: list[int]) -> float:
     """Publish the events as the gateway does, request by request (`sizes`: events per request, in
-    order) with `Bus.publish_many`, so the backlog holds the same frames; returns seconds."""
+    order): a request's events of one name in a frame, what they share (name, time of receipt, project,
+    country, source) written once (ADR 0017), so the backlog holds the same frames; returns seconds."""
     started = time.perf_counter()
     start = 0
     for size in sizes:
-        await bus.publish_many(events[start : start + size])
+        request = events[start : start + size]
         start += size
+        # One API key and one address per request (event_corpus.py): one project and country, and the
+        # gateway's one time of receipt.
+        assert len({(e.project_id, e.country) for e in request}) == 1
+        shared: dict[str, bytes] = {}
+        encoded = []
+        for e in request:
+            subject, shared[subject] = ProductEvent.encode_shared(
+                bus.prefix,
+                event_name=e.event_name,
+                received_at=request[0].received_at,
+                project_id=e.project_id,
+                country=e.country,
+                source="http",
+            )
+            encoded.append(
+                ProductEvent.encode_own(
+                    subject,
+                    message_id=e.message_id,
+                    occurred_at=e.occurred_at,
+                    user_key=e.user_key,
+                    plan=e.plan,
+                    properties=e.properties,
+                )
+            )
+        await bus.publish_encoded(encoded, shared=shared)
     return time.perf_counter() - started
 
 

@@ -9,6 +9,7 @@ import orjson
 import pytest
 
 from seqpulse.common.bus.frames import FRAME_HEADER
+from seqpulse.common.messages import ProductEvent
 from tests.integration.ingest.conftest import Ingest, counter, product_event
 from tests.integration.ingest.test_ingest_dead_letters import dead_letters
 from tests.support import eventually
@@ -76,3 +77,31 @@ async def test_a_frame_that_is_not_an_array_is_dead_lettered_whole(ingest: Inges
     ((headers, data),) = await dead_letters(ingest.bus)
     assert data == b'{"not": "a frame"}' and headers[FRAME_HEADER] == "2"
     assert "must be a JSON array" in headers["SeqPulse-Error"]
+
+
+async def test_a_shared_frame_is_stored_once_and_its_bad_part_dead_lettered_whole(ingest: Ingest) -> None:
+    """The gateway's form (ADR 0017): what the events share written once. Sent again (under the same id,
+    dropped by JetStream; under another, on the stream twice), each good event is stored once; a bad one
+    goes to the DLQ whole, shared fields included."""
+    bus = ingest.bus
+    good = [product_event(user=f"user{i}", country="FR") for i in range(3)]
+    bad = good[1].model_copy(update={"message_id": "bad-one", "plan": "gold"})  # refused by the model
+    topic = good[0].topic(bus.prefix)
+    whole = [orjson.loads(e.to_bytes()) for e in [good[0], bad, good[1], good[2]]]
+    shared = {field: whole[0][field] for field in ProductEvent.SHARED_FIELDS}
+    own = [{k: v for k, v in w.items() if k not in shared} for w in whole]
+    body = orjson.dumps({"shared": shared, "messages": own})
+    for msg_id in ("frame-shared", "frame-shared", "frame-shared-again"):
+        await bus.publish_raw(topic, body, msg_id=msg_id, headers={FRAME_HEADER: "4"})
+
+    await ingest.start()
+    await eventually(ingest.drained)
+    stored = await ingest.fetch("SELECT user_key, country FROM product_events")
+    assert sorted(r["user_key"] for r in stored) == sorted(e.user_key for e in good)
+    assert {r["country"] for r in stored} == {"FR"}
+    assert sum((await ingest.activity()).values()) == 3  # counted once each
+    letters = await dead_letters(bus)
+    assert len(letters) == 2  # the bad part of each of the two frames on the stream
+    for headers, data in letters:
+        assert headers["SeqPulse-Frame-Index"] == "1" and "plan" in headers["SeqPulse-Error"]
+        assert orjson.loads(data) == shared | own[1]  # the whole event: replayable on its own
