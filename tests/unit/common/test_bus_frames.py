@@ -106,9 +106,6 @@ def test_a_message_without_its_id_is_refused_rather_than_given_a_new_one_at_each
     assert named.message_id == "order-17"
 
 
-RECEIVED = datetime.now(UTC)  # events made later in a test happened (just) after it: allowed
-
-
 def shared_parts(events: list[ProductEvent]) -> tuple[list[Encoded], dict[str, bytes]]:
     """The events as a producer writing the shared form gives them: each without the shared fields, and
     those once by subject (the first event's values)."""
@@ -123,7 +120,8 @@ def shared_parts(events: list[ProductEvent]) -> tuple[list[Encoded], dict[str, b
 
 
 def test_the_shared_form_writes_what_messages_share_once_and_reads_back_the_same_messages() -> None:
-    events = [event(country="FR", source="http", received_at=RECEIVED) for _ in range(4)]
+    received = datetime.now(UTC)  # one for all (the events made after it happened just after: allowed)
+    events = [event(country="FR", source="http", received_at=received) for _ in range(4)]
     own, shared = shared_parts(events)
     (frame,) = frame_encoded(own, 10**6, shared)
     assert frame.shared and frame.count == 4 and frame_headers(frame) == {"SeqPulse-Frame": "4"}
@@ -140,7 +138,8 @@ def test_the_shared_form_writes_what_messages_share_once_and_reads_back_the_same
 
 
 def test_shared_frames_stay_under_the_byte_limit() -> None:
-    events = [event(properties={"note": "x" * 900}, received_at=RECEIVED) for _ in range(10)]
+    received = datetime.now(UTC)
+    events = [event(properties={"note": "x" * 900}, received_at=received) for _ in range(10)]
     own, shared = shared_parts(events)
     size = len(own[0].data)
     head = len(b'{"shared":') + len(shared[own[0].subject]) + len(b',"messages":[')
@@ -152,7 +151,8 @@ def test_shared_frames_stay_under_the_byte_limit() -> None:
 
 
 def test_a_bad_part_of_a_shared_frame_is_set_apart_whole() -> None:
-    events = [event(country="FR", received_at=RECEIVED) for _ in range(3)]
+    received = datetime.now(UTC)
+    events = [event(country="FR", received_at=received) for _ in range(3)]
     own, shared = shared_parts(events)
     own[1] = own[1]._replace(data=own[1].data.replace(b'"properties":{}', b'"properties":[]'))
     (frame,) = frame_encoded(own, 10**6, shared)
