@@ -66,6 +66,7 @@ from seqpulse.common.messages import ProductEvent
 from seqpulse.common.runtime.heap import settle_heap
 from seqpulse.common.runtime.loop import run as run_on_loop
 from seqpulse.gateway.admin import create_token, create_user
+from seqpulse.gateway.event_intake import SharedFields
 from seqpulse.ingest.app import IngestService
 from seqpulse.ingest.config import IngestSettings
 from seqpulse.ingest.events import COLUMNS, to_row
@@ -274,29 +275,28 @@ async def publish_all(bus: Bus, events: list[ProductEvent], sizes: list[int]) ->
         start += size
         # One API key and one address per request (event_corpus.py): one project and country, and the
         # gateway's one time of receipt.
-        assert len({(e.project_id, e.country) for e in request}) == 1
-        shared: dict[str, bytes] = {}
-        encoded = []
-        for e in request:
-            subject, shared[subject] = ProductEvent.encode_shared(
-                bus.prefix,
-                event_name=e.event_name,
-                received_at=request[0].received_at,
-                project_id=e.project_id,
-                country=e.country,
-                source="http",
+        first = request[0]
+        assert first.project_id is not None and {(e.project_id, e.country) for e in request} == {
+            (first.project_id, first.country)
+        }
+        shared = SharedFields(
+            prefix=bus.prefix,
+            received_at=first.received_at,
+            project_id=first.project_id,
+            country=first.country,
+        )
+        encoded = [
+            ProductEvent.encode_own(
+                shared.subject(e.event_name),
+                message_id=e.message_id,
+                occurred_at=e.occurred_at,
+                user_key=e.user_key,
+                plan=e.plan,
+                properties=e.properties,
             )
-            encoded.append(
-                ProductEvent.encode_own(
-                    subject,
-                    message_id=e.message_id,
-                    occurred_at=e.occurred_at,
-                    user_key=e.user_key,
-                    plan=e.plan,
-                    properties=e.properties,
-                )
-            )
-        await bus.publish_encoded(encoded, shared=shared)
+            for e in request
+        ]
+        await bus.publish_encoded(encoded, shared=shared.by_subject)
     return time.perf_counter() - started
 
 
