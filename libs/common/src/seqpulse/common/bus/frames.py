@@ -85,7 +85,9 @@ def build_frames(messages: Sequence[Message], prefix: str, max_bytes: int) -> li
             if len(data) <= max_bytes:
                 frames.append(Frame(subject, data, _frame_id([m.message_id for m in group]), len(group)))
                 continue
-        frames += _split(subject, [(m.message_id, m.to_bytes()) for m in group], max_bytes, None)
+        frames += _split(
+            subject, [m.message_id for m in group], [m.to_bytes() for m in group], max_bytes, None
+        )
     return frames
 
 
@@ -96,43 +98,46 @@ def frame_encoded(
     that fits is one frame with the id its models' frame would have. `shared`: by subject, the JSON object
     of the fields every message on it has, which their `data` leaves out (compact JSON objects, as orjson
     writes them); their frames are in the shared form, and a message alone is written whole."""
-    by_subject: dict[str, list[tuple[str, bytes]]] = {}
-    for message in messages:
-        by_subject.setdefault(message.subject, []).append((message.msg_id, message.data))
+    by_subject: dict[str, tuple[list[str], list[bytes]]] = {}  # each subject's ids and JSON, in order
+    for subject, msg_id, data in messages:
+        group = by_subject.get(subject)
+        if group is None:
+            group = by_subject[subject] = ([], [])
+        group[0].append(msg_id)
+        group[1].append(data)
     shared = shared or {}
     return [
         frame
-        for subject, group in by_subject.items()
-        for frame in _split(subject, group, max_bytes, shared.get(subject))
+        for subject, (ids, datas) in by_subject.items()
+        for frame in _split(subject, ids, datas, max_bytes, shared.get(subject))
     ]
 
 
-def _split(subject: str, group: list[tuple[str, bytes]], max_bytes: int, shared: bytes | None) -> list[Frame]:
-    frames: list[Frame] = []
-    chunk: list[tuple[str, bytes]] = []
+def _split(
+    subject: str, ids: list[str], datas: list[bytes], max_bytes: int, shared: bytes | None
+) -> list[Frame]:
     # "[", then each message and the "," or "]" after it; the shared form adds its head and the final "}"
     empty = 1 if shared is None else len(_SHARED_HEAD) + len(shared) + len(_SHARED_MESSAGES) + 1
-    size = empty
-    for item in group:
-        if chunk and (size + len(item[1]) + 1 > max_bytes or len(chunk) >= MAX_FRAME_MESSAGES):
-            frames.append(_frame(subject, chunk, shared))
-            chunk, size = [], empty
-        chunk.append(item)
-        size += len(item[1]) + 1
-    frames.append(_frame(subject, chunk, shared))
+    if len(datas) <= MAX_FRAME_MESSAGES and empty + sum(map(len, datas)) + len(datas) <= max_bytes:
+        return [_frame(subject, ids, datas, shared)]  # usually the whole group fits
+    frames: list[Frame] = []
+    start, size = 0, empty
+    for end, data in enumerate(datas):
+        if end > start and (size + len(data) + 1 > max_bytes or end - start >= MAX_FRAME_MESSAGES):
+            frames.append(_frame(subject, ids[start:end], datas[start:end], shared))
+            start, size = end, empty
+        size += len(data) + 1
+    frames.append(_frame(subject, ids[start:], datas[start:], shared))
     return frames
 
 
-def _frame(subject: str, chunk: list[tuple[str, bytes]], shared: bytes | None) -> Frame:
-    if len(chunk) == 1:
-        msg_id, data = chunk[0]
-        return Frame(subject, data if shared is None else _whole(shared, data), msg_id, 1)
-    ids = [msg_id for msg_id, _ in chunk]
+def _frame(subject: str, ids: list[str], datas: list[bytes], shared: bytes | None) -> Frame:
+    if len(datas) == 1:
+        return Frame(subject, datas[0] if shared is None else _whole(shared, datas[0]), ids[0], 1)
     if shared is not None:
-        data = _SHARED_HEAD + shared + _SHARED_MESSAGES + b",".join(data for _, data in chunk) + b"]}"
-        return Frame(subject, data, _frame_id(ids), len(chunk), shared=True)
-    data = b"[" + b",".join(data for _, data in chunk) + b"]"
-    return Frame(subject, data, _frame_id(ids), len(chunk))
+        data = _SHARED_HEAD + shared + _SHARED_MESSAGES + b",".join(datas) + b"]}"
+        return Frame(subject, data, _frame_id(ids), len(datas), shared=True)
+    return Frame(subject, b"[" + b",".join(datas) + b"]", _frame_id(ids), len(datas))
 
 
 def _whole(shared: bytes, own: bytes) -> bytes:
