@@ -16,7 +16,7 @@ import orjson
 import pytest
 from pydantic import TypeAdapter
 
-from seqpulse.common.bus.frames import Part, decode_frame, frame_encoded
+from seqpulse.common.bus.frames import SHARED_FORM, Part, decode_frame, frame_encoded
 from seqpulse.common.messages.base import Encoded
 from seqpulse.common.messages.product import (
     KNOWN_EVENTS,
@@ -107,7 +107,7 @@ def test_what_judge_all_writes_is_a_valid_product_event_with_the_sent_values(cou
     events = [decoded(encoded, shared) for encoded in accepted]
     # Framed (the shared form) and read back as ingest reads a frame: the same events, in order.
     framed = frame_encoded(accepted, 10**6, shared)
-    assert all(frame.shared for frame in framed)
+    assert all(SHARED_FORM.match(frame.data) for frame in framed)
     read = {
         part.message.message_id: part.message
         for frame in framed

@@ -183,8 +183,15 @@ def _parts(
         if country is not None and country not in countries:
             _vouch(check_country, country, countries)
         received_at = as_utc(event.received_at)
-        common = (name_on_subject, received_at, received_at + MAX_FUTURE_SKEW, event.project_id, country)
-        parts.append(_record(index, event, common, event.source, user_keys))
+        common = (
+            name_on_subject,
+            received_at,
+            received_at + MAX_FUTURE_SKEW,
+            event.project_id,
+            country,
+            event.source,
+        )
+        parts.append(_record(index, event, common, user_keys))
     return parts
 
 
@@ -202,22 +209,20 @@ def _shared_parts(
     if country is not None and country not in countries:
         _vouch(check_country, country, countries)
     received_at = as_utc(shared.received_at)
-    common = (name, received_at, received_at + MAX_FUTURE_SKEW, shared.project_id, country)
-    return [
-        _record(index, event, common, shared.source, user_keys) for index, event in enumerate(frame.messages)
-    ]
+    common = (name, received_at, received_at + MAX_FUTURE_SKEW, shared.project_id, country, shared.source)
+    return [_record(index, event, common, user_keys) for index, event in enumerate(frame.messages)]
 
 
 def _record(
     index: int,
     event: _Fields | _Own,
-    common: tuple[str, datetime, datetime, uuid.UUID | None, str | None],
-    source: str,
+    common: tuple[str, datetime, datetime, uuid.UUID | None, str | None, str],
     user_keys: set[str],
 ) -> Part[EventRecord]:
     """One event's record: its own fields checked, with what its frame's checks gave (`common`: the name,
-    the time of receipt and 5 minutes after it, the project and the country); `_NotPlain` as `_parts`."""
-    name, received_at, latest, project_id, country = common
+    the time of receipt and 5 minutes after it, the project, the country and the source); `_NotPlain` as
+    `_parts`."""
+    name, received_at, latest, project_id, country, source = common
     user_key = event.user_key
     if user_key is not None and user_key not in user_keys:
         _vouch(check_user_key, user_key, user_keys)

@@ -47,7 +47,6 @@ class Frame:
     data: bytes
     msg_id: str
     count: int
-    shared: bool = False  # the body is in the shared form
 
 
 @dataclass(slots=True)
@@ -136,7 +135,7 @@ def _frame(subject: str, ids: list[str], datas: list[bytes], shared: bytes | Non
         return Frame(subject, datas[0] if shared is None else _whole(shared, datas[0]), ids[0], 1)
     if shared is not None:
         data = _SHARED_HEAD + shared + _SHARED_MESSAGES + b",".join(datas) + b"]}"
-        return Frame(subject, data, _frame_id(ids), len(datas), shared=True)
+        return Frame(subject, data, _frame_id(ids), len(datas))
     return Frame(subject, b"[" + b",".join(datas) + b"]", _frame_id(ids), len(datas))
 
 
