@@ -542,6 +542,37 @@ def test_numbers_are_read_as_orjson_reads_them() -> None:
     assert plain_batch(raw) is not None and answer(raw) == slow(raw)
 
 
+@pytest.mark.parametrize("batched", [False, True])
+def test_a_number_is_kept_as_a_64_bit_integer_or_a_double(batched: bool) -> None:
+    # docs/events.md: an integer beyond 64 bits, or a decimal with more digits than a double holds, is
+    # published (and stored) as the nearest double; one within 64 bits exactly.
+    properties = (
+        b'{"big":123456789012345678901234567890,"max":9223372036854775807,"min":-9223372036854775808,'
+        b'"long":0.1000000000000000055511151231257827,"exp":1E2}'
+    )
+    text = b'{"event_id":"%s","event_name":"user_login","properties":%s}' % (
+        str(uuid.uuid4()).encode(),
+        properties,
+    )
+    raw = b'{"events":[' + text + b"]}" if batched else text
+    received = datetime.now(UTC)
+    checked, _ = checked_events(raw, received)
+    accepted, rejected, shared = judge_all(
+        checked, project(), {}, key=KEY, country=None, received_at=received, prefix=PREFIX
+    )
+    assert rejected == []
+    published = orjson.loads(accepted[0].data)["properties"]
+    assert published == {
+        "big": 1.2345678901234568e29,
+        "max": 2**63 - 1,
+        "min": -(2**63),
+        "long": 0.1,
+        "exp": 100.0,
+    }
+    assert [type(published[k]) for k in ("big", "max", "long", "exp")] == [float, int, float, float]
+    assert decoded(accepted[0], shared).properties == published
+
+
 def test_event_ids_are_canonical_one_by_one_however_they_are_joined() -> None:
     a, b = str(uuid.uuid4()), str(uuid.uuid4())
     for ids in (
