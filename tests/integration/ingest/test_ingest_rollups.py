@@ -189,3 +189,27 @@ async def test_events_stored_before_the_rollups_existed_are_counted_once_at_star
     assert sum((await ingest.activity()).values()) == 7 and later[4] in {
         k for _, k in await ingest.activity()
     }
+
+
+async def test_batches_with_the_same_events_across_days_written_at_once_never_deadlock(
+    pool: asyncpg.Pool[Any],
+) -> None:
+    # COPY into the partitioned table buffers rows per partition and inserts a partition's rows at a
+    # time, in the order it first met each partition: two batches holding the same keys must meet their
+    # partitions, and each partition's keys, in one order, or each can wait on a key the other inserted.
+    rng = random.Random(7)
+    writer = EventWriter(IngestRepository(pool))
+    for _ in range(12):
+        shared = [
+            to_row(product_event(NOW - timedelta(days=rng.randrange(6), minutes=rng.random())))
+            for _ in range(1500)
+        ]
+        own = [
+            [to_row(product_event(NOW - timedelta(days=rng.randrange(6)))) for _ in range(300)]
+            for _ in range(2)
+        ]
+        outcomes = await asyncio.gather(*(writer.write(shared + extra) for extra in own))
+        assert (
+            sorted(o.stored for o in outcomes)[0] == 300
+        )  # one stored the shared events, the other skipped them
+        assert sum(o.stored for o in outcomes) == 1500 + 600

@@ -15,7 +15,7 @@ import asyncpg
 from seqpulse.common.db.pool import Conn, Pool
 from seqpulse.common.db.queries import Queries
 from seqpulse.ingest.events import COLUMNS, Row
-from seqpulse.ingest.partitions import partition_day
+from seqpulse.ingest.partitions import partition_day, utc_day
 from seqpulse.ingest.summary import (
     BatchSummary,
     Fact,
@@ -106,8 +106,8 @@ class IngestRepository:
         also given it before the commit: a fold that starts between the commit and this call's return
         then finds the summary in memory instead of reading the batch back (the backlog row it names
         exists once the transaction commits, and never otherwise: its id is not used again)."""
-        # One row per key (a key repeated within the batch: its first row stands for it), in key order:
-        # two replicas writing the same keys wait on each other in the same order, never in a cycle.
+        # One row per key (a key repeated within the batch: its first row stands for it), in the order of
+        # `_key`: two replicas writing the same keys wait on each other in the same order, never in a cycle.
         rows = sorted({(row[0], row[1]): row for row in reversed(rows)}.values(), key=_key)
         try:
             # A batch is usually all new: COPY'd straight into the table, in four round trips (BEGIN, the
@@ -278,6 +278,10 @@ class IngestRepository:
         await conn.execute(Q.maintenance_unlock)
 
 
-def _key(row: Row) -> tuple[str, datetime]:
-    """A row's key, (event id, occurred_at), in the order Postgres sorts it (events.Row)."""
-    return row[0], row[1]
+def _key(row: Row) -> tuple[date, str, datetime]:
+    """The order a batch's rows are inserted in: by partition (the UTC day), then by key (event id,
+    occurred_at) as Postgres sorts it (events.Row). COPY into the partitioned table buffers the rows of
+    each partition and inserts them a partition at a time, in the order it first met the partitions; in
+    key order alone, two batches holding the same keys over several days could each insert a key the
+    other then waits for, and deadlock."""
+    return utc_day(row[1]), row[0], row[1]

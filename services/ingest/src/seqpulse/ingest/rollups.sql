@@ -13,14 +13,15 @@
 CREATE TEMP TABLE IF NOT EXISTS ingest_staging (LIKE product_events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS
 
 -- name: insert_staged
--- The staged events not stored yet go in, in key order (two replicas writing the same keys cannot
--- deadlock); returns their keys. A repeat is not returned: it counts nowhere.
+-- The staged events not stored yet go in, in the order of the COPY's (repository._key: by UTC day, the
+-- partition, then by key), so two replicas writing the same keys cannot deadlock; returns their keys. A
+-- repeat is not returned: it counts nowhere.
 INSERT INTO product_events (event_id, occurred_at, received_at, event_name, user_key, project_id, plan,
                             country, source, properties)
 SELECT event_id, occurred_at, received_at, event_name, user_key, project_id, plan, country, source,
        properties
 FROM ingest_staging
-ORDER BY event_id, occurred_at
+ORDER BY (occurred_at AT TIME ZONE 'UTC')::date, event_id, occurred_at
 ON CONFLICT DO NOTHING
 RETURNING event_id, occurred_at
 
