@@ -209,7 +209,6 @@ async def test_batches_with_the_same_events_across_days_written_at_once_never_de
             for _ in range(2)
         ]
         outcomes = await asyncio.gather(*(writer.write(shared + extra) for extra in own))
-        assert (
-            sorted(o.stored for o in outcomes)[0] == 300
-        )  # one stored the shared events, the other skipped them
+        # One stored the shared events with its own, the other skipped them.
+        assert sorted(o.stored for o in outcomes)[0] == 300
         assert sum(o.stored for o in outcomes) == 1500 + 600
