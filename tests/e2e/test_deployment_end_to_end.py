@@ -8,6 +8,7 @@ import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from tests.e2e.conftest import Stack
+from tests.support import eventually
 
 pytestmark = [pytest.mark.e2e, pytest.mark.nats, pytest.mark.postgres]
 
@@ -48,7 +49,15 @@ async def test_one_trace_spans_gateway_collector_and_analyzer(
     ]
     assert finish, sorted({s.name for s in spans})
     trace_id = finish[0].context.trace_id
-    in_trace = {s.name for s in spans if s.context.trace_id == trace_id}
+
+    async def verdict_published() -> set[str] | None:
+        # The verdict is readable once its transaction commits; the span of its publication ends a
+        # moment later, when JetStream acks it.
+        names = {s.name for s in span_exporter.get_finished_spans() if s.context.trace_id == trace_id}
+        published = any(n.endswith(".analysis.v1.verdict_created") and n.startswith("publish") for n in names)
+        return names if published else None
+
+    in_trace = await eventually(verdict_published, timeout=10.0)
     assert any(name.startswith("collect post") for name in in_trace), in_trace
     assert any(
         name.endswith(".collection.v1.window_closed") and name.startswith("consume") for name in in_trace
