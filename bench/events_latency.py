@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -98,32 +99,34 @@ async def open_loop(
 ) -> Round:
     """POST `rate x seconds` requests, request i at t0 + i / rate, each timed from its scheduled start."""
     result = Round()
-    loop = asyncio.get_running_loop()
+    # perf_counter, not the loop's clock: uvloop's loop clock ticks in whole milliseconds and stands still
+    # within an iteration of the loop, which rounded every latency to a millisecond.
+    clock = time.perf_counter
     bodies = [body(n) for n in range(int(rate * seconds))]  # built before the clock starts
 
     async def one(http: aiohttp.ClientSession, data: bytes, scheduled: float) -> None:
-        result.send_lags.append(loop.time() - scheduled)
+        result.send_lags.append(clock() - scheduled)
         try:
             async with http.post(url, data=data, headers=headers) as response:
                 await response.read()
                 outcome = str(response.status)
         except (aiohttp.ClientError, TimeoutError) as exc:
             outcome = f"error: {type(exc).__name__}"
-        result.latencies.append(loop.time() - scheduled)
+        result.latencies.append(clock() - scheduled)
         result.outcomes[outcome] += 1
 
     connector = aiohttp.TCPConnector(limit=CONNECTIONS)
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30)) as http:
         tasks = []
-        start = loop.time() + 0.05
+        start = clock() + 0.05
         for n, data in enumerate(bodies):
             scheduled = start + n / rate
-            delay = scheduled - loop.time()
+            delay = scheduled - clock()
             if delay > 0:
                 await asyncio.sleep(delay)
             tasks.append(asyncio.create_task(one(http, data, scheduled)))
         await asyncio.gather(*tasks)
-        result.seconds = loop.time() - start
+        result.seconds = clock() - start
     return result
 
 

@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 import asyncio
+import re
+import time
+from pathlib import Path
 
 import uvloop
 
@@ -30,3 +33,30 @@ def test_new_event_loop_is_uvloop_and_runs_callbacks() -> None:
         assert loop.run_until_complete(asyncio.sleep(0, result="done")) == "done"
     finally:
         loop.close()
+
+
+def test_durations_are_not_timed_with_the_loop_clock() -> None:
+    # uvloop's loop clock ticks in whole milliseconds and stands still within an iteration of the loop:
+    # a duration read from it is rounded to a millisecond, or is 0. The services, their libraries and the
+    # benchmarks time durations with time.perf_counter (the events latency bench and the collector's
+    # probe histogram once did otherwise).
+    async def ticks() -> set[float]:
+        loop, seen = asyncio.get_running_loop(), set()
+        started = time.perf_counter()
+        while time.perf_counter() - started < 0.005:
+            seen.add(round(loop.time() * 1000, 6) % 1)
+            await asyncio.sleep(0)
+        return seen
+
+    assert run(ticks()) == {0.0}, "uvloop's clock has changed: the reason for the rule below is gone"
+    root = Path(__file__).resolve().parents[3]
+    patterns = ("services/*/src/**/*.py", "libs/*/src/**/*.py", "bench/*.py")
+    sources = [path for pattern in patterns for path in root.glob(pattern)]
+    assert len(sources) > 50
+    offenders = [
+        f"{path.relative_to(root)}:{number}"
+        for path in sources
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if re.search(r"(\bloop|get_running_loop\(\)|get_event_loop\(\))\.time\(\)", line)
+    ]
+    assert offenders == []
